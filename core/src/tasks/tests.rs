@@ -1,0 +1,495 @@
+use super::*;
+use crate::time::parse_date;
+
+fn d(s: &str) -> Date {
+    parse_date("date", s).unwrap()
+}
+
+fn t(ms: i64) -> Timestamp {
+    Timestamp::from_millis(ms)
+}
+
+/// Two copies of one document, as on two devices after a sync.
+fn two_devices(doc: &mut TasksDoc) -> (TasksDoc, TasksDoc) {
+    let bytes = doc.doc_mut().save();
+    let a = TasksDoc::from_doc(LifeDoc::load(DocKind::Tasks, &bytes).unwrap()).unwrap();
+    let b = TasksDoc::from_doc(LifeDoc::load(DocKind::Tasks, &bytes).unwrap()).unwrap();
+    (a, b)
+}
+
+fn sync(a: &mut TasksDoc, b: &mut TasksDoc) {
+    a.doc_mut().merge(b.doc_mut()).unwrap();
+    b.doc_mut().merge(a.doc_mut()).unwrap();
+}
+
+#[test]
+fn a_task_round_trips_every_field() {
+    let mut doc = TasksDoc::new();
+    let project = doc.add_project(t(1), "Family").unwrap();
+    let id = doc
+        .add_task(
+            t(2),
+            NewTask {
+                title: "  Call mom  ".into(),
+                status: Some(Status::Next),
+                notes: "ask about Sunday".into(),
+                project: Some(project),
+                contexts: vec!["@Phone".into(), "home".into()],
+                checklist: vec!["find number".into()],
+                due: Some(d("2026-11-27")),
+                scheduled: Some(d("2026-11-26")),
+                recurrence: None,
+                important: true,
+                urgent: false,
+            },
+        )
+        .unwrap();
+    let task = doc.task(id).unwrap();
+    assert_eq!(task.title, "Call mom");
+    assert_eq!(task.status, Status::Next);
+    assert_eq!(task.notes, "ask about Sunday");
+    assert_eq!(task.project, Some(project));
+    assert_eq!(task.contexts, vec!["home", "phone"]);
+    assert_eq!(task.checklist.len(), 1);
+    assert_eq!(task.due, Some(d("2026-11-27")));
+    assert_eq!(task.scheduled, Some(d("2026-11-26")));
+    assert!(task.important && !task.urgent);
+    assert_eq!(task.created_at, t(2));
+    // And after a save/load cycle.
+    let bytes = doc.doc_mut().save();
+    let loaded = TasksDoc::from_doc(LifeDoc::load(DocKind::Tasks, &bytes).unwrap()).unwrap();
+    assert_eq!(loaded.task(id).unwrap(), task);
+}
+
+#[test]
+fn bad_input_is_refused_with_the_field_named() {
+    let mut doc = TasksDoc::new();
+    let err = |r: Result<EntityId>| match r {
+        Err(Error::Invalid { field, .. }) => field,
+        other => panic!("expected a validation error, got {other:?}"),
+    };
+    assert_eq!(
+        err(doc.add_task(
+            t(1),
+            NewTask {
+                title: "   ".into(),
+                ..Default::default()
+            }
+        )),
+        "title"
+    );
+    assert_eq!(
+        err(doc.add_task(
+            t(1),
+            NewTask {
+                title: "x".repeat(501),
+                ..Default::default()
+            }
+        )),
+        "title"
+    );
+    assert_eq!(
+        err(doc.add_task(
+            t(1),
+            NewTask {
+                title: "a\u{7}b".into(),
+                ..Default::default()
+            }
+        )),
+        "title"
+    );
+    assert_eq!(
+        err(doc.add_task(
+            t(1),
+            NewTask {
+                title: "x".into(),
+                contexts: vec!["two words".into()],
+                ..Default::default()
+            }
+        )),
+        "contexts"
+    );
+    assert_eq!(
+        err(doc.add_task(
+            t(1),
+            NewTask {
+                title: "x".into(),
+                recurrence: Some("every 1 days".parse().unwrap()),
+                ..Default::default()
+            }
+        )),
+        "recurrence"
+    );
+    let missing = EntityId::generate(t(1));
+    assert!(matches!(
+        doc.add_task(
+            t(1),
+            NewTask {
+                title: "x".into(),
+                project: Some(missing),
+                ..Default::default()
+            }
+        ),
+        Err(Error::NotFound {
+            kind: "project",
+            ..
+        })
+    ));
+    assert!(matches!(
+        doc.task(missing),
+        Err(Error::NotFound { kind: "task", .. })
+    ));
+    assert!(doc.tasks().unwrap().is_empty(), "nothing half-written");
+}
+
+#[test]
+fn concurrent_edits_of_different_fields_both_survive() {
+    let mut origin = TasksDoc::new();
+    let id = origin
+        .add_task(
+            t(1),
+            NewTask {
+                title: "Write report".into(),
+                notes: "draft".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let (mut a, mut b) = two_devices(&mut origin);
+    a.update_task(
+        t(2),
+        id,
+        TaskPatch {
+            title: Some("Write annual report".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    a.update_task(
+        t(2),
+        id,
+        TaskPatch {
+            notes: Some("first draft".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    b.update_task(
+        t(3),
+        id,
+        TaskPatch {
+            due: Some(Some(d("2026-12-01"))),
+            add_contexts: vec!["office".into()],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    b.update_task(
+        t(3),
+        id,
+        TaskPatch {
+            notes: Some("draft v2".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    sync(&mut a, &mut b);
+    let (ta, tb) = (a.task(id).unwrap(), b.task(id).unwrap());
+    assert_eq!(ta, tb);
+    assert_eq!(ta.title, "Write annual report");
+    assert_eq!(ta.due, Some(d("2026-12-01")));
+    assert_eq!(ta.contexts, vec!["office"]);
+    // Both note edits merged as text: "first " from A, " v2" from B.
+    assert_eq!(ta.notes, "first draft v2");
+}
+
+#[test]
+fn concurrent_edits_of_one_field_resolve_the_same_everywhere() {
+    let mut origin = TasksDoc::new();
+    let id = origin
+        .add_task(
+            t(1),
+            NewTask {
+                title: "x".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let (mut a, mut b) = two_devices(&mut origin);
+    a.update_task(
+        t(2),
+        id,
+        TaskPatch {
+            title: Some("from A".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    b.update_task(
+        t(2),
+        id,
+        TaskPatch {
+            title: Some("from B".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    sync(&mut a, &mut b);
+    let title = a.task(id).unwrap().title;
+    assert_eq!(title, b.task(id).unwrap().title);
+    assert!(title == "from A" || title == "from B");
+}
+
+#[test]
+fn tasks_added_offline_on_two_devices_are_all_kept() {
+    let mut origin = TasksDoc::new();
+    let (mut a, mut b) = two_devices(&mut origin);
+    for i in 0..20 {
+        a.add_task(
+            t(i),
+            NewTask {
+                title: format!("a{i}"),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        b.add_task(
+            t(i),
+            NewTask {
+                title: format!("b{i}"),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    }
+    sync(&mut a, &mut b);
+    assert_eq!(a.tasks().unwrap().len(), 40);
+    assert_eq!(a.tasks().unwrap(), b.tasks().unwrap());
+}
+
+#[test]
+fn deleting_while_another_device_edits_keeps_the_task_deleted_with_the_edit_inside() {
+    let mut origin = TasksDoc::new();
+    let id = origin
+        .add_task(
+            t(1),
+            NewTask {
+                title: "x".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let (mut a, mut b) = two_devices(&mut origin);
+    a.delete_task(t(2), id).unwrap();
+    b.update_task(
+        t(3),
+        id,
+        TaskPatch {
+            title: Some("edited".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    sync(&mut a, &mut b);
+    assert!(matches!(a.task(id), Err(Error::NotFound { .. })));
+    assert!(b.tasks().unwrap().is_empty());
+    // The edit is kept in the tombstone (restorable later), not lost.
+    let tasks = a.doc().collection("tasks").unwrap();
+    let (_, obj) = a
+        .doc()
+        .automerge()
+        .get(&tasks, id.to_string())
+        .unwrap()
+        .unwrap();
+    let (title, _) = a.doc().automerge().get(&obj, "title").unwrap().unwrap();
+    assert_eq!(title.as_str(), Some("edited"));
+}
+
+#[test]
+fn completing_a_repeating_task_advances_it() {
+    let mut doc = TasksDoc::new();
+    let id = doc
+        .add_task(
+            t(1),
+            NewTask {
+                title: "Water plants".into(),
+                due: Some(d("2026-11-26")),
+                scheduled: Some(d("2026-11-25")),
+                recurrence: Some("every 3 days".parse().unwrap()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let next = doc.complete_task(t(2), id, d("2026-11-26")).unwrap();
+    assert_eq!(next, Some(d("2026-11-29")));
+    let task = doc.task(id).unwrap();
+    assert!(task.is_open());
+    assert_eq!(task.due, Some(d("2026-11-29")));
+    assert_eq!(
+        task.scheduled,
+        Some(d("2026-11-28")),
+        "scheduled keeps its offset"
+    );
+    assert_eq!(task.completions.len(), 1);
+    // Reopening brings the completed occurrence back.
+    doc.reopen_task(t(3), id, Status::Next).unwrap();
+    assert_eq!(doc.task(id).unwrap().due, Some(d("2026-11-26")));
+}
+
+#[test]
+fn two_offline_devices_completing_the_same_occurrence_create_one_next_occurrence() {
+    let mut origin = TasksDoc::new();
+    let id = origin
+        .add_task(
+            t(1),
+            NewTask {
+                title: "Pay rent".into(),
+                due: Some(d("2026-11-01")),
+                recurrence: Some("every 1 months".parse().unwrap()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let (mut a, mut b) = two_devices(&mut origin);
+    a.complete_task(t(2), id, d("2026-11-01")).unwrap();
+    b.complete_task(t(3), id, d("2026-11-02")).unwrap();
+    sync(&mut a, &mut b);
+    let (ta, tb) = (a.task(id).unwrap(), b.task(id).unwrap());
+    assert_eq!(ta, tb);
+    assert_eq!(ta.due, Some(d("2026-12-01")));
+    assert_eq!(ta.completions.len(), 1);
+    assert_eq!(a.tasks().unwrap().len(), 1, "no duplicate task");
+}
+
+#[test]
+fn devices_completing_different_occurrences_keep_both_completions() {
+    let mut origin = TasksDoc::new();
+    let id = origin
+        .add_task(
+            t(1),
+            NewTask {
+                title: "Stretch".into(),
+                due: Some(d("2026-11-01")),
+                recurrence: Some("every 1 days".parse().unwrap()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let (mut a, mut b) = two_devices(&mut origin);
+    a.complete_task(t(2), id, d("2026-11-01")).unwrap();
+    a.complete_task(t(3), id, d("2026-11-02")).unwrap();
+    b.complete_task(t(4), id, d("2026-11-01")).unwrap();
+    sync(&mut a, &mut b);
+    assert_eq!(a.task(id).unwrap().due, Some(d("2026-11-03")));
+    assert_eq!(b.task(id).unwrap().due, Some(d("2026-11-03")));
+}
+
+#[test]
+fn moving_a_repeating_task_re_anchors_the_series() {
+    let mut doc = TasksDoc::new();
+    let id = doc
+        .add_task(
+            t(1),
+            NewTask {
+                title: "Review".into(),
+                due: Some(d("2026-11-02")),
+                recurrence: Some("every 1 weeks".parse().unwrap()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    doc.complete_task(t(2), id, d("2026-11-02")).unwrap();
+    assert_eq!(doc.task(id).unwrap().due, Some(d("2026-11-09")));
+    doc.update_task(
+        t(3),
+        id,
+        TaskPatch {
+            due: Some(Some(d("2026-11-11"))),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(doc.task(id).unwrap().due, Some(d("2026-11-11")));
+    doc.complete_task(t(4), id, d("2026-11-11")).unwrap();
+    assert_eq!(doc.task(id).unwrap().due, Some(d("2026-11-18")));
+    let err = doc.update_task(
+        t(5),
+        id,
+        TaskPatch {
+            due: Some(Some(d("2026-11-10"))),
+            ..Default::default()
+        },
+    );
+    assert!(matches!(err, Err(Error::Invalid { field: "due", .. })));
+}
+
+#[test]
+fn completing_and_reopening_a_plain_task() {
+    let mut doc = TasksDoc::new();
+    let id = doc
+        .add_task(
+            t(1),
+            NewTask {
+                title: "x".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(doc.complete_task(t(5), id, d("2026-11-26")).unwrap(), None);
+    let task = doc.task(id).unwrap();
+    assert_eq!(task.status, Status::Done);
+    assert_eq!(task.completed_at, Some(t(5)));
+    doc.reopen_task(t(6), id, Status::Next).unwrap();
+    let task = doc.task(id).unwrap();
+    assert_eq!(task.status, Status::Next);
+    assert_eq!(task.completed_at, None);
+    assert!(doc.reopen_task(t(7), id, Status::Next).is_err());
+}
+
+#[test]
+fn checklist_items_are_edited_by_id_across_devices() {
+    let mut origin = TasksDoc::new();
+    let id = origin
+        .add_task(
+            t(1),
+            NewTask {
+                title: "Pack".into(),
+                checklist: vec!["passport".into()],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let passport = origin.task(id).unwrap().checklist[0].id;
+    let (mut a, mut b) = two_devices(&mut origin);
+    a.add_checklist_item(t(2), id, "charger").unwrap();
+    b.add_checklist_item(t(2), id, "socks").unwrap();
+    b.set_checklist_item_done(t(3), id, passport, true).unwrap();
+    sync(&mut a, &mut b);
+    let list = a.task(id).unwrap().checklist;
+    assert_eq!(list.len(), 3);
+    assert!(list[0].done);
+    let texts: Vec<_> = list.iter().map(|i| i.text.as_str()).collect();
+    assert!(texts.contains(&"charger") && texts.contains(&"socks"));
+    a.remove_checklist_item(t(4), id, passport).unwrap();
+    assert_eq!(a.task(id).unwrap().checklist.len(), 2);
+    assert!(a.remove_checklist_item(t(5), id, passport).is_err());
+}
+
+#[test]
+fn deleting_a_project_leaves_its_tasks_without_one() {
+    let mut doc = TasksDoc::new();
+    let p = doc.add_project(t(1), "Garden").unwrap();
+    let id = doc
+        .add_task(
+            t(2),
+            NewTask {
+                title: "Mow".into(),
+                project: Some(p),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    doc.delete_project(t(3), p).unwrap();
+    assert_eq!(doc.task(id).unwrap().project, None);
+    assert!(doc.projects().unwrap().is_empty());
+}
