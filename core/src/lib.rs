@@ -23,6 +23,7 @@
 
 pub mod doc;
 pub mod error;
+pub mod habits;
 pub mod id;
 pub mod money;
 pub mod schema;

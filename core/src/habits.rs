@@ -1,0 +1,555 @@
+//! Habits: schedules, daily check-ins (done, skipped, a number, a note),
+//! streaks, Loop's strength score and a calendar heatmap.
+//!
+//! Check-ins live inside their habit as `checkins: { "YYYY-MM-DD": value }`
+//! with `value` one of `"done"`, `"skip"` or a number, and notes beside them
+//! in `notes: { "YYYY-MM-DD": text }`. Each day is one register: two devices
+//! checking in the same day offline resolve to one check-in, and different
+//! days never interfere. A check-in's id is derived from habit and date, so it
+//! is the same on every device without being stored.
+
+pub mod heatmap;
+pub mod schedule;
+pub mod streak;
+pub mod strength;
+
+use std::collections::BTreeMap;
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValueRef, ValueRef};
+use serde::Serialize;
+
+pub use heatmap::{Cell, HeatmapDay, heatmap};
+pub use schedule::Schedule;
+pub use streak::{StreakUnit, Streaks, streaks};
+pub use strength::strength;
+
+use crate::doc::LifeDoc;
+use crate::doc::fields::{
+    bool_of, check_text, clean_name, create_entity, date_of, f64_of, i64_of, is_null, live_entity,
+    str_of, tombstone,
+};
+use crate::error::{Error, Result};
+use crate::id::EntityId;
+use crate::schema::DocKind;
+use crate::time::{Date, Timestamp, format_date, parse_date};
+
+const MAX_NAME: usize = 200;
+const MAX_UNIT: usize = 32;
+const MAX_NOTE: usize = 2_000;
+const MAX_VALUE: f64 = 1e12;
+
+/// Yes/no or measured.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum HabitKind {
+    /// Done or not.
+    YesNo,
+    /// A number per day, met when it reaches `target`.
+    Numeric {
+        /// What is counted (`km`, `pages`, `glasses`).
+        unit: String,
+        /// The daily amount that counts as done (> 0).
+        target: f64,
+    },
+}
+
+/// What a day's check-in says.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(tag = "type", content = "value", rename_all = "snake_case")]
+pub enum CheckInState {
+    /// Done (yes/no habits).
+    Done,
+    /// Skipped on purpose: keeps streaks and the strength score as they are.
+    Skipped,
+    /// A measured amount (numeric habits).
+    Value(f64),
+}
+
+/// One day's check-in.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CheckIn {
+    /// Derived from habit and date; the same on every device.
+    pub id: EntityId,
+    /// The habit.
+    pub habit: EntityId,
+    /// The day.
+    pub date: Date,
+    /// What happened.
+    pub state: CheckInState,
+    /// An optional note.
+    pub note: Option<String>,
+}
+
+/// A habit with all its check-ins.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Habit {
+    /// The habit's id.
+    pub id: EntityId,
+    /// Its name.
+    pub name: String,
+    /// How often.
+    pub schedule: Schedule,
+    /// Yes/no or numeric.
+    pub kind: HabitKind,
+    /// The first day it counts.
+    pub start: Date,
+    /// Archived habits are hidden from Today but keep their history.
+    pub archived: bool,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// Check-ins by day.
+    pub checkins: BTreeMap<Date, CheckIn>,
+}
+
+/// How a day looks to the rules (streaks, strength, heatmap).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum DayMark {
+    Done,
+    Partial(f64),
+    Skipped,
+    Empty,
+}
+
+impl DayMark {
+    /// The fraction of the day's target reached.
+    pub(crate) fn progress(&self) -> f64 {
+        match self {
+            DayMark::Done => 1.0,
+            DayMark::Partial(p) => *p,
+            DayMark::Skipped | DayMark::Empty => 0.0,
+        }
+    }
+}
+
+impl Habit {
+    /// The first day the rules look at: the start, or an earlier back-filled check-in.
+    pub fn first_day(&self) -> Date {
+        self.checkins
+            .keys()
+            .next()
+            .map_or(self.start, |first| (*first).min(self.start))
+    }
+
+    pub(crate) fn mark(&self, date: Date) -> DayMark {
+        let Some(c) = self.checkins.get(&date) else {
+            return DayMark::Empty;
+        };
+        match (c.state, &self.kind) {
+            (CheckInState::Skipped, _) => DayMark::Skipped,
+            (CheckInState::Done, _) => DayMark::Done,
+            (CheckInState::Value(v), HabitKind::Numeric { target, .. }) if v >= *target => {
+                DayMark::Done
+            }
+            (CheckInState::Value(v), HabitKind::Numeric { target, .. }) => {
+                DayMark::Partial((v / target).clamp(0.0, 1.0))
+            }
+            (CheckInState::Value(v), HabitKind::YesNo) if v > 0.0 => DayMark::Done,
+            (CheckInState::Value(_), HabitKind::YesNo) => DayMark::Empty,
+        }
+    }
+
+    /// Check-ins done (target met) and needed in the period that contains
+    /// `today`; for daily and weekday habits the period is the day itself.
+    pub fn progress_on(&self, today: Date, week_start: crate::time::Weekday) -> (u32, u32) {
+        match self.schedule.period_of(self.first_day(), today, week_start) {
+            Some(p) => {
+                let (mut done, mut skipped) = (0, 0);
+                for day in p
+                    .start
+                    .iter_days()
+                    .take_while(|d| *d <= p.end && *d <= today)
+                {
+                    match self.mark(day) {
+                        DayMark::Done => done += 1,
+                        DayMark::Skipped => skipped += 1,
+                        _ => {}
+                    }
+                }
+                (done, p.target.saturating_sub(skipped))
+            }
+            None => (u32::from(self.mark(today) == DayMark::Done), 1),
+        }
+    }
+
+    /// Whether the habit asks for something on `today`: a scheduled day, or a
+    /// period whose target is not yet met (or was met with today's check-in).
+    pub fn is_due_on(&self, today: Date, week_start: crate::time::Weekday) -> bool {
+        if self.archived || today < self.start || !self.schedule.is_scheduled_day(today) {
+            return false;
+        }
+        if self.schedule.counts_days() {
+            return true;
+        }
+        let (done, needed) = self.progress_on(today, week_start);
+        done < needed || self.checkins.contains_key(&today)
+    }
+}
+
+/// What a new habit is made of.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewHabit {
+    /// Its name (1-200 characters).
+    pub name: String,
+    /// How often.
+    pub schedule: Schedule,
+    /// Yes/no or numeric.
+    pub kind: HabitKind,
+    /// The first day it counts.
+    pub start: Date,
+}
+
+/// A change to a habit; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HabitPatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New schedule (applies to the whole history, as in Loop).
+    pub schedule: Option<Schedule>,
+    /// New kind.
+    pub kind: Option<HabitKind>,
+    /// New start day.
+    pub start: Option<Date>,
+    /// Archive or bring back.
+    pub archived: Option<bool>,
+}
+
+/// The typed view of a `habits` document.
+#[derive(Debug)]
+pub struct HabitsDoc {
+    doc: LifeDoc,
+}
+
+impl HabitsDoc {
+    /// A new, empty habits document.
+    pub fn new() -> Self {
+        HabitsDoc {
+            doc: LifeDoc::new(DocKind::Habits),
+        }
+    }
+
+    /// Wraps a loaded document, checking that it is a habits document.
+    pub fn from_doc(doc: LifeDoc) -> Result<Self> {
+        if doc.kind() != DocKind::Habits {
+            return Err(Error::Corrupt(format!(
+                "expected a habits document, found {}",
+                doc.kind()
+            )));
+        }
+        Ok(HabitsDoc { doc })
+    }
+
+    /// The underlying document (sync, storage).
+    pub fn doc(&self) -> &LifeDoc {
+        &self.doc
+    }
+
+    /// The underlying document, mutable (sync, storage).
+    pub fn doc_mut(&mut self) -> &mut LifeDoc {
+        &mut self.doc
+    }
+
+    /// Adds a habit; returns its id.
+    pub fn add_habit(&mut self, now: Timestamp, new: NewHabit) -> Result<EntityId> {
+        let name = clean_name("name", &new.name, MAX_NAME)?;
+        let kind = validate_kind(new.kind)?;
+        let habits = self.doc.collection("habits")?;
+        let id = EntityId::generate(now);
+        self.doc.edit(now, |doc| {
+            let obj = create_entity(doc, &habits, id, now)?;
+            doc.put(&obj, "name", name)?;
+            doc.put(&obj, "schedule", new.schedule.to_string())?;
+            put_kind(doc, &obj, &kind)?;
+            doc.put(&obj, "start", format_date(new.start))?;
+            doc.put(&obj, "archived", false)?;
+            doc.put_object(&obj, "checkins", ObjType::Map)?;
+            doc.put_object(&obj, "notes", ObjType::Map)?;
+            Ok(())
+        })?;
+        Ok(id)
+    }
+
+    /// Changes some fields of a habit.
+    pub fn update_habit(&mut self, now: Timestamp, id: EntityId, patch: HabitPatch) -> Result<()> {
+        let name = patch
+            .name
+            .as_deref()
+            .map(|n| clean_name("name", n, MAX_NAME))
+            .transpose()?;
+        let kind = patch.kind.map(validate_kind).transpose()?;
+        let obj = self.habit_obj(id)?;
+        self.doc.edit(now, |doc| {
+            if let Some(n) = name {
+                doc.put(&obj, "name", n)?;
+            }
+            if let Some(s) = &patch.schedule {
+                doc.put(&obj, "schedule", s.to_string())?;
+            }
+            if let Some(k) = &kind {
+                put_kind(doc, &obj, k)?;
+            }
+            if let Some(s) = patch.start {
+                doc.put(&obj, "start", format_date(s))?;
+            }
+            if let Some(a) = patch.archived {
+                doc.put(&obj, "archived", a)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Deletes a habit and its history (a tombstone).
+    pub fn delete_habit(&mut self, now: Timestamp, id: EntityId) -> Result<()> {
+        let obj = self.habit_obj(id)?;
+        self.doc.edit(now, |doc| tombstone(doc, &obj, now))
+    }
+
+    /// Records the check-in of `date` (replacing that day's previous one).
+    /// `today` is the user's current date: days after it cannot be checked in.
+    /// A `note` of `Some("")` removes the day's note; `None` keeps it.
+    pub fn check_in(
+        &mut self,
+        now: Timestamp,
+        id: EntityId,
+        date: Date,
+        today: Date,
+        state: CheckInState,
+        note: Option<&str>,
+    ) -> Result<CheckIn> {
+        if date > today {
+            return Err(Error::invalid(
+                "date",
+                "a day in the future cannot be checked in yet",
+            ));
+        }
+        let habit = self.habit(id)?;
+        match (&state, &habit.kind) {
+            (CheckInState::Value(v), HabitKind::Numeric { .. })
+                if !v.is_finite() || *v < 0.0 || *v > MAX_VALUE =>
+            {
+                return Err(Error::invalid("value", "must be a number from 0 to 10^12"));
+            }
+            (CheckInState::Value(_), HabitKind::YesNo) => {
+                return Err(Error::invalid(
+                    "value",
+                    "a yes/no habit is checked in as done or skipped",
+                ));
+            }
+            (CheckInState::Done, HabitKind::Numeric { .. }) => {
+                return Err(Error::invalid(
+                    "value",
+                    "a numeric habit is checked in with a number",
+                ));
+            }
+            _ => {}
+        }
+        if let Some(n) = note {
+            check_text("note", n, MAX_NOTE)?;
+        }
+        let obj = self.habit_obj(id)?;
+        let key = format_date(date);
+        self.doc.edit(now, |doc| {
+            let checkins = child(doc, &obj, "checkins")?;
+            match state {
+                CheckInState::Done => doc.put(&checkins, &key, "done")?,
+                CheckInState::Skipped => doc.put(&checkins, &key, "skip")?,
+                CheckInState::Value(v) => doc.put(&checkins, &key, v)?,
+            }
+            if let Some(n) = note {
+                let notes = child(doc, &obj, "notes")?;
+                if n.trim().is_empty() {
+                    if doc.get(&notes, &key)?.is_some() {
+                        doc.delete(&notes, &key)?;
+                    }
+                } else {
+                    doc.put(&notes, &key, n)?;
+                }
+            }
+            Ok(())
+        })?;
+        self.habit(id)?
+            .checkins
+            .remove(&date)
+            .ok_or_else(|| Error::Corrupt("check-in vanished after writing".into()))
+    }
+
+    /// Removes the check-in (and note) of `date`.
+    pub fn clear_check_in(&mut self, now: Timestamp, id: EntityId, date: Date) -> Result<()> {
+        let obj = self.habit_obj(id)?;
+        let key = format_date(date);
+        self.doc.edit(now, |doc| {
+            for container in ["checkins", "notes"] {
+                let map = child(doc, &obj, container)?;
+                if doc.get(&map, &key)?.is_some() {
+                    doc.delete(&map, &key)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// One live habit with its check-ins.
+    pub fn habit(&self, id: EntityId) -> Result<Habit> {
+        let obj = self.habit_obj(id)?;
+        read_habit(self.doc.automerge(), id, &obj)
+    }
+
+    /// Every live habit (archived ones included), in creation order.
+    pub fn habits(&self) -> Result<Vec<Habit>> {
+        let doc = self.doc.automerge();
+        let habits = self.doc.collection("habits")?;
+        let mut out = Vec::new();
+        for item in doc.map_range(&habits, ..) {
+            let id: EntityId = item
+                .key
+                .parse()
+                .map_err(|_| Error::Corrupt(format!("habit key {:?} is not a UUID", item.key)))?;
+            let obj = item.id();
+            if doc.get(&obj, "deleted_at")?.is_some() {
+                continue;
+            }
+            out.push(read_habit(doc, id, &obj)?);
+        }
+        Ok(out)
+    }
+
+    fn habit_obj(&self, id: EntityId) -> Result<ObjId> {
+        let habits = self.doc.collection("habits")?;
+        live_entity(self.doc.automerge(), &habits, "habit", id)
+    }
+}
+
+impl Default for HabitsDoc {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn validate_kind(kind: HabitKind) -> Result<HabitKind> {
+    match kind {
+        HabitKind::YesNo => Ok(HabitKind::YesNo),
+        HabitKind::Numeric { unit, target } => {
+            let unit = unit.trim().to_string();
+            if unit.chars().count() > MAX_UNIT || unit.chars().any(char::is_control) {
+                return Err(Error::invalid(
+                    "unit",
+                    format!("must be at most {MAX_UNIT} characters"),
+                ));
+            }
+            if !target.is_finite() || target <= 0.0 || target > MAX_VALUE {
+                return Err(Error::invalid("target", "must be a number above 0"));
+            }
+            Ok(HabitKind::Numeric { unit, target })
+        }
+    }
+}
+
+fn put_kind(doc: &mut AutoCommit, obj: &ObjId, kind: &HabitKind) -> Result<()> {
+    match kind {
+        HabitKind::YesNo => doc.put(obj, "kind", "yesno")?,
+        HabitKind::Numeric { unit, target } => {
+            doc.put(obj, "kind", "numeric")?;
+            doc.put(obj, "unit", unit.as_str())?;
+            doc.put(obj, "target", *target)?;
+        }
+    }
+    Ok(())
+}
+
+fn child(doc: &AutoCommit, obj: &ObjId, key: &str) -> Result<ObjId> {
+    match doc.get(obj, key)? {
+        Some((automerge::Value::Object(_), id)) => Ok(id),
+        _ => Err(Error::Corrupt(format!("habit has no {key} map"))),
+    }
+}
+
+fn read_habit(doc: &AutoCommit, id: EntityId, obj: &ObjId) -> Result<Habit> {
+    let mut name = String::new();
+    let mut schedule = Schedule::Daily;
+    let mut kind_name = String::from("yesno");
+    let mut unit = String::new();
+    let mut target = 1.0;
+    let mut start = None;
+    let mut archived = false;
+    let mut created_at = Timestamp::from_millis(0);
+    let mut states: Vec<(Date, CheckInState)> = Vec::new();
+    let mut notes: BTreeMap<Date, String> = BTreeMap::new();
+    for f in doc.map_range(obj, ..) {
+        let v = &f.value;
+        if is_null(v) {
+            continue;
+        }
+        match f.key.as_ref() {
+            "name" => name = str_of("name", v)?.to_string(),
+            "schedule" => {
+                schedule = str_of("schedule", v)?
+                    .parse()
+                    .map_err(|e: Error| Error::Corrupt(e.to_string()))?
+            }
+            "kind" => kind_name = str_of("kind", v)?.to_string(),
+            "unit" => unit = str_of("unit", v)?.to_string(),
+            "target" => target = f64_of("target", v)?,
+            "start" => start = Some(date_of("start", v)?),
+            "archived" => archived = bool_of("archived", v)?,
+            "created_at" => created_at = Timestamp::from_millis(i64_of("created_at", v)?),
+            "checkins" => {
+                for c in doc.map_range(f.id(), ..) {
+                    let date = parse_date("checkins", &c.key)
+                        .map_err(|e| Error::Corrupt(e.to_string()))?;
+                    let state = match &c.value {
+                        ValueRef::Scalar(ScalarValueRef::Str(s)) if s == "done" => {
+                            CheckInState::Done
+                        }
+                        ValueRef::Scalar(ScalarValueRef::Str(s)) if s == "skip" => {
+                            CheckInState::Skipped
+                        }
+                        other => CheckInState::Value(f64_of("checkins", other)?),
+                    };
+                    states.push((date, state));
+                }
+            }
+            "notes" => {
+                for n in doc.map_range(f.id(), ..) {
+                    let date =
+                        parse_date("notes", &n.key).map_err(|e| Error::Corrupt(e.to_string()))?;
+                    notes.insert(date, str_of("notes", &n.value)?.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    let kind = match kind_name.as_str() {
+        "yesno" => HabitKind::YesNo,
+        "numeric" => HabitKind::Numeric { unit, target },
+        other => return Err(Error::Corrupt(format!("habit kind {other:?} is unknown"))),
+    };
+    let start = start.ok_or_else(|| Error::Corrupt("habit has no start".into()))?;
+    let id_str = id.to_string();
+    let checkins = states
+        .into_iter()
+        .map(|(date, state)| {
+            let key = format_date(date);
+            let checkin = CheckIn {
+                id: EntityId::derive(&["checkin", &id_str, &key]),
+                habit: id,
+                date,
+                state,
+                note: notes.remove(&date),
+            };
+            (date, checkin)
+        })
+        .collect();
+    Ok(Habit {
+        id,
+        name,
+        schedule,
+        kind,
+        start,
+        archived,
+        created_at,
+        checkins,
+    })
+}
+
+#[cfg(test)]
+mod tests;
