@@ -7,7 +7,7 @@
 
 pub(crate) mod fields;
 
-use automerge::transaction::{CommitOptions, Transactable};
+use automerge::transaction::CommitOptions;
 use automerge::{AutoCommit, ObjId, ROOT, ReadDoc};
 
 use crate::error::{Error, Result};
@@ -184,6 +184,7 @@ fn read_version(doc: &AutoCommit) -> Result<Option<u64>> {
 /// Writes `schema_version` = `version`. For tests of the read-only rule and for migrations.
 #[cfg(test)]
 pub(crate) fn set_schema_version(doc: &mut LifeDoc, version: u64) -> Result<()> {
+    use automerge::transaction::Transactable;
     doc.doc.put(ROOT, "schema_version", version)?;
     doc.doc.commit();
     doc.version = version;
@@ -193,6 +194,7 @@ pub(crate) fn set_schema_version(doc: &mut LifeDoc, version: u64) -> Result<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use automerge::transaction::Transactable;
 
     #[test]
     fn save_and_load_keeps_kind_and_version() {

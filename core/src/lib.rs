@@ -23,15 +23,20 @@
 
 pub mod doc;
 pub mod error;
+pub mod finance;
 pub mod habits;
 pub mod id;
 pub mod money;
+pub mod root;
 pub mod schema;
 pub mod tasks;
 pub mod time;
+pub mod today;
+pub mod user;
 
 pub use doc::LifeDoc;
 pub use error::{Error, Result};
 pub use id::{DocumentId, EntityId};
 pub use money::{Currency, Money, Totals};
 pub use schema::{DocKind, SCHEMA_VERSION};
+pub use user::UserData;

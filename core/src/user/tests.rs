@@ -1,0 +1,421 @@
+use super::*;
+use crate::habits::{HabitKind, Schedule};
+use crate::money::Currency;
+use crate::time::{Weekday, parse_date};
+
+fn d(s: &str) -> Date {
+    parse_date("date", s).unwrap()
+}
+fn t(ms: i64) -> Timestamp {
+    Timestamp::from_millis(ms)
+}
+fn eur(minor: i64) -> Money {
+    Money::new(minor, Currency::from_code("EUR").unwrap())
+}
+
+/// Saves every document and loads them on a "new device" through the root, as sync would.
+fn new_device(data: &mut UserData) -> UserData {
+    let root_id = data.root_id();
+    let docs: Vec<(DocumentId, DocKind, Vec<u8>)> = data
+        .documents_mut()
+        .into_iter()
+        .map(|(id, d)| (id, d.kind(), d.save()))
+        .collect();
+    let (_, _, root_bytes) = docs.iter().find(|(id, _, _)| *id == root_id).unwrap();
+    let mut other =
+        UserData::open(root_id, LifeDoc::load(DocKind::Root, root_bytes).unwrap()).unwrap();
+    for (id, role) in other.missing_documents().unwrap() {
+        let (_, kind, bytes) = docs.iter().find(|(d, _, _)| *d == id).unwrap();
+        assert_eq!(*kind, role.kind);
+        other
+            .attach(id, LifeDoc::load(role.kind, bytes).unwrap())
+            .unwrap();
+    }
+    assert!(other.missing_documents().unwrap().is_empty());
+    other
+}
+
+#[test]
+fn a_new_device_finds_every_document_from_the_root() {
+    let mut data =
+        UserData::create(DocumentId::root_of_user(&uuid::Uuid::from_u128(7)), t(1)).unwrap();
+    data.add_task(
+        t(2),
+        NewTask {
+            title: "t".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    data.add_expense(
+        t(3),
+        NewExpense {
+            amount: eur(100),
+            date: d("2025-06-01"),
+            category: None,
+            payee: None,
+            note: None,
+        },
+    )
+    .unwrap();
+    data.add_expense(
+        t(3),
+        NewExpense {
+            amount: eur(200),
+            date: d("2026-06-01"),
+            category: None,
+            payee: None,
+            note: None,
+        },
+    )
+    .unwrap();
+    let other = new_device(&mut data);
+    assert_eq!(other.tasks().unwrap().len(), 1);
+    assert_eq!(other.expenses().unwrap().len(), 2);
+    assert_eq!(
+        other.root.documents().unwrap().len(),
+        5,
+        "tasks, habits, finance, two ledgers"
+    );
+}
+
+#[test]
+fn attach_refuses_documents_that_are_not_listed_or_of_the_wrong_kind() {
+    let mut data = UserData::create(DocumentId::generate(), t(1)).unwrap();
+    assert!(
+        data.attach(DocumentId::generate(), LifeDoc::new(DocKind::Tasks))
+            .is_err()
+    );
+    let (tasks_id, _) = data
+        .root
+        .documents()
+        .unwrap()
+        .into_iter()
+        .find(|(_, r)| r.kind == DocKind::Tasks)
+        .unwrap();
+    assert!(matches!(
+        data.attach(tasks_id, LifeDoc::new(DocKind::Habits)),
+        Err(Error::Corrupt(_))
+    ));
+}
+
+#[test]
+fn expenses_land_in_the_ledger_of_their_year_and_move_with_their_date() {
+    let mut data = UserData::create(DocumentId::generate(), t(1)).unwrap();
+    let (id, created) = data
+        .add_expense(
+            t(2),
+            NewExpense {
+                amount: eur(100),
+                date: d("2026-12-31"),
+                category: None,
+                payee: None,
+                note: None,
+            },
+        )
+        .unwrap();
+    assert!(created.is_some());
+    let (_, again) = data
+        .add_expense(
+            t(2),
+            NewExpense {
+                amount: eur(100),
+                date: d("2026-01-01"),
+                category: None,
+                payee: None,
+                note: None,
+            },
+        )
+        .unwrap();
+    assert_eq!(again, None, "one ledger per year");
+    let moved = data
+        .update_expense(
+            t(3),
+            id,
+            ExpensePatch {
+                date: Some(d("2027-01-01")),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert!(moved.is_some());
+    let e: Vec<_> = data
+        .expenses_between(d("2027-01-01"), d("2027-12-31"))
+        .unwrap();
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].id, id);
+    assert_eq!(data.expenses().unwrap().len(), 2, "moved, not copied");
+    let missing = EntityId::generate(t(9));
+    let bad = NewExpense {
+        amount: eur(1),
+        date: d("2026-01-01"),
+        category: Some(missing),
+        payee: None,
+        note: None,
+    };
+    assert!(matches!(
+        data.add_expense(t(4), bad),
+        Err(Error::NotFound {
+            kind: "category",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn local_data_joins_an_account_without_losing_anything() {
+    let mut account = UserData::create(DocumentId::generate(), t(1)).unwrap();
+    account
+        .add_task(
+            t(2),
+            NewTask {
+                title: "from the phone".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let mut local = UserData::create(DocumentId::generate(), t(1)).unwrap();
+    local
+        .add_task(
+            t(3),
+            NewTask {
+                title: "made offline before signing in".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    local
+        .add_expense(
+            t(3),
+            NewExpense {
+                amount: eur(500),
+                date: d("2026-11-26"),
+                category: None,
+                payee: None,
+                note: None,
+            },
+        )
+        .unwrap();
+    let adopted = account.adopt(t(4), local).unwrap();
+    assert_eq!(adopted.len(), 4);
+    let titles: Vec<String> = account
+        .tasks()
+        .unwrap()
+        .into_iter()
+        .map(|t| t.title)
+        .collect();
+    assert_eq!(titles.len(), 2);
+    assert!(titles.contains(&"made offline before signing in".to_string()));
+    assert_eq!(account.expenses().unwrap().len(), 1);
+    // And a third device sees all of it.
+    let other = new_device(&mut account);
+    assert_eq!(other.tasks().unwrap().len(), 2);
+}
+
+#[test]
+fn today_view_over_user_data() {
+    let mut data = UserData::create(DocumentId::generate(), t(1)).unwrap();
+    data.update_settings(
+        t(1),
+        SettingsPatch {
+            urgent_within_days: Some(1),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let day = d("2026-11-26");
+    let overdue = data
+        .add_task(
+            t(2),
+            NewTask {
+                title: "overdue".into(),
+                due: Some(d("2026-11-20")),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let due = data
+        .add_task(
+            t(3),
+            NewTask {
+                title: "due".into(),
+                due: Some(day),
+                important: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let sched = data
+        .add_task(
+            t(4),
+            NewTask {
+                title: "scheduled".into(),
+                scheduled: Some(d("2026-11-25")),
+                due: Some(d("2026-12-10")),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    data.add_task(
+        t(5),
+        NewTask {
+            title: "later".into(),
+            due: Some(d("2026-11-28")),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let done = data
+        .add_task(
+            t(6),
+            NewTask {
+                title: "done".into(),
+                due: Some(day),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    data.complete_task(t(7), done, day).unwrap();
+    let run = data
+        .add_habit(
+            t(8),
+            NewHabit {
+                name: "Run".into(),
+                schedule: Schedule::Daily,
+                kind: HabitKind::YesNo,
+                start: d("2026-11-01"),
+            },
+        )
+        .unwrap();
+    data.check_in(t(9), run, day, day, CheckInState::Done, None)
+        .unwrap();
+    data.add_habit(
+        t(8),
+        NewHabit {
+            name: "Swim".into(),
+            schedule: Schedule::weekdays([Weekday::Mon]).unwrap(),
+            kind: HabitKind::YesNo,
+            start: d("2026-11-01"),
+        },
+    )
+    .unwrap();
+    data.add_expense(
+        t(10),
+        NewExpense {
+            amount: eur(350),
+            date: day,
+            category: None,
+            payee: Some("Bakery".into()),
+            note: None,
+        },
+    )
+    .unwrap();
+    data.add_expense(
+        t(10),
+        NewExpense {
+            amount: eur(999),
+            date: d("2026-11-25"),
+            category: None,
+            payee: None,
+            note: None,
+        },
+    )
+    .unwrap();
+    let v = data.today(day).unwrap();
+    let ids = |l: &[crate::today::TodayTask]| l.iter().map(|e| e.task.id).collect::<Vec<_>>();
+    assert_eq!(ids(&v.overdue), vec![overdue]);
+    assert_eq!(ids(&v.due_today), vec![due]);
+    assert_eq!(v.due_today[0].quadrant, crate::tasks::Quadrant::DoFirst);
+    assert_eq!(ids(&v.scheduled), vec![sched]);
+    assert_eq!(
+        v.habits.len(),
+        1,
+        "Swim is Mondays only; 2026-11-26 is a Thursday"
+    );
+    assert_eq!(v.habits[0].checkin, Some(CheckInState::Done));
+    assert_eq!(v.habits[0].streaks.current, 1);
+    assert_eq!(v.spent.get(Currency::from_code("EUR").unwrap()), eur(350));
+    assert_eq!(v.expenses.len(), 1);
+}
+
+#[test]
+fn monthly_report_reads_back_to_the_first_budget() {
+    let mut data = UserData::create(DocumentId::generate(), t(1)).unwrap();
+    let food = data.add_category(t(1), "Food", true).unwrap();
+    data.set_budget(t(1), food, "2025-12".parse().unwrap(), Some(eur(10_000)))
+        .unwrap();
+    data.set_budget(t(1), food, "2026-01".parse().unwrap(), Some(eur(10_000)))
+        .unwrap();
+    data.add_expense(
+        t(2),
+        NewExpense {
+            amount: eur(2_500),
+            date: d("2025-12-24"),
+            category: Some(food),
+            payee: None,
+            note: None,
+        },
+    )
+    .unwrap();
+    data.add_expense(
+        t(2),
+        NewExpense {
+            amount: eur(1_000),
+            date: d("2026-01-05"),
+            category: Some(food),
+            payee: None,
+            note: None,
+        },
+    )
+    .unwrap();
+    let r = data.monthly_report("2026-01".parse().unwrap()).unwrap();
+    assert_eq!(
+        r.lines[0].carried,
+        Some(eur(7_500)),
+        "carry crosses the year's ledger boundary"
+    );
+    assert_eq!(r.lines[0].remaining, Some(eur(16_500)));
+}
+
+#[test]
+fn settings_defaults_and_validation() {
+    let mut data = UserData::create(DocumentId::generate(), t(1)).unwrap();
+    let s = data.settings().unwrap();
+    assert_eq!(
+        (s.week_start, s.urgent_within_days, s.currency, s.timezone),
+        (Weekday::Mon, 2, None, None)
+    );
+    data.update_settings(
+        t(2),
+        SettingsPatch {
+            timezone: Some("Europe/Berlin".into()),
+            currency: Some(Currency::from_code("JPY").unwrap()),
+            week_start: Some(Weekday::Sun),
+            urgent_within_days: Some(3),
+        },
+    )
+    .unwrap();
+    let s = data.settings().unwrap();
+    assert_eq!(s.timezone.as_deref(), Some("Europe/Berlin"));
+    assert_eq!(s.week_start, Weekday::Sun);
+    assert!(
+        data.update_settings(
+            t(3),
+            SettingsPatch {
+                timezone: Some("Europe/Berlin; DROP".into()),
+                ..Default::default()
+            }
+        )
+        .is_err()
+    );
+    assert!(
+        data.update_settings(
+            t(3),
+            SettingsPatch {
+                urgent_within_days: Some(366),
+                ..Default::default()
+            }
+        )
+        .is_err()
+    );
+}
