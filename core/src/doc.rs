@@ -24,9 +24,15 @@ pub struct LifeDoc {
 
 impl LifeDoc {
     /// A new, empty document of `kind`.
+    ///
+    /// Ledgers are made with [`crate::finance::LedgerDoc::new`], which gives them their year.
     pub fn new(kind: DocKind) -> Self {
+        Self::with_genesis(kind, None)
+    }
+
+    pub(crate) fn with_genesis(kind: DocKind, year: Option<i32>) -> Self {
         LifeDoc {
-            doc: schema::genesis(kind),
+            doc: schema::genesis(kind, year),
             kind,
             version: SCHEMA_VERSION,
         }

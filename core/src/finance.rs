@@ -186,10 +186,8 @@ impl FinanceDoc {
         month: Month,
         amount: Option<Money>,
     ) -> Result<()> {
-        if let Some(a) = amount {
-            if a.minor < 0 {
-                return Err(Error::invalid("amount", "a budget cannot be negative"));
-            }
+        if amount.is_some_and(|a| a.minor < 0) {
+            return Err(Error::invalid("amount", "a budget cannot be negative"));
         }
         let obj = self.category_obj(id)?;
         let key = month.to_string();
@@ -284,14 +282,18 @@ pub struct LedgerDoc {
 }
 
 impl LedgerDoc {
-    /// A new, empty ledger for `year`.
-    pub fn new(now: Timestamp, year: i32) -> Result<Self> {
-        let mut doc = LifeDoc::new(DocKind::Ledger);
-        doc.edit(now, |d| {
-            d.put(ROOT, "year", i64::from(year))?;
-            Ok(())
-        })?;
-        Ok(LedgerDoc { doc, year })
+    /// A new, empty ledger for `year` (1 to 9999).
+    pub fn new(year: i32) -> Result<Self> {
+        if !(1..=9999).contains(&year) {
+            return Err(Error::invalid(
+                "date",
+                format!("{year} is outside the years LifeOS keeps"),
+            ));
+        }
+        Ok(LedgerDoc {
+            doc: LifeDoc::with_genesis(DocKind::Ledger, Some(year)),
+            year,
+        })
     }
 
     /// Wraps a loaded document, checking its kind and reading its year.

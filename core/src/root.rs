@@ -186,18 +186,17 @@ impl RootDoc {
 
     /// Changes some settings.
     pub fn update_settings(&mut self, now: Timestamp, patch: SettingsPatch) -> Result<()> {
-        if let Some(tz) = &patch.timezone {
-            if tz.is_empty()
+        if let Some(tz) = &patch.timezone
+            && (tz.is_empty()
                 || tz.len() > 64
                 || !tz
                     .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "/_-+".contains(c))
-            {
-                return Err(Error::invalid(
-                    "timezone",
-                    format!("{tz:?} is not an IANA time zone name"),
-                ));
-            }
+                    .all(|c| c.is_ascii_alphanumeric() || "/_-+".contains(c)))
+        {
+            return Err(Error::invalid(
+                "timezone",
+                format!("{tz:?} is not an IANA time zone name"),
+            ));
         }
         if patch.urgent_within_days.is_some_and(|d| d > 365) {
             return Err(Error::invalid("urgent_within_days", "must be 0 to 365"));

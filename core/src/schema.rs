@@ -78,13 +78,17 @@ impl fmt::Display for DocKind {
 }
 
 /// A new document of `kind`: its deterministic genesis change, then a fresh
-/// random actor for this device's own edits.
-pub(crate) fn genesis(kind: DocKind) -> AutoCommit {
+/// random actor for this device's own edits. A ledger's `year` is part of its
+/// genesis, so no copy of a ledger ever exists without its year.
+pub(crate) fn genesis(kind: DocKind, year: Option<i32>) -> AutoCommit {
     let mut doc = AutoCommit::new().with_actor(ActorId::from(GENESIS_ACTOR));
     // These puts cannot fail on a fresh document with valid keys.
     doc.put(ROOT, "schema_version", SCHEMA_VERSION)
         .expect("genesis put");
     doc.put(ROOT, "kind", kind.as_str()).expect("genesis put");
+    if let Some(year) = year {
+        doc.put(ROOT, "year", i64::from(year)).expect("genesis put");
+    }
     for name in kind.collections() {
         doc.put_object(ROOT, *name, ObjType::Map)
             .expect("genesis put_object");
@@ -100,16 +104,20 @@ mod tests {
 
     #[test]
     fn genesis_is_identical_on_every_device() {
-        let mut a = genesis(DocKind::Tasks);
-        let mut b = genesis(DocKind::Tasks);
+        let mut a = genesis(DocKind::Tasks, None);
+        let mut b = genesis(DocKind::Tasks, None);
         assert_eq!(a.get_heads(), b.get_heads());
         assert_ne!(
             a.get_actor(),
             b.get_actor(),
             "each device edits with its own actor"
         );
-        let mut c = genesis(DocKind::Ledger);
+        let mut c = genesis(DocKind::Ledger, Some(2026));
         assert_ne!(a.get_heads(), c.get_heads());
+        assert_ne!(
+            c.get_heads(),
+            genesis(DocKind::Ledger, Some(2027)).get_heads()
+        );
     }
 
     #[test]

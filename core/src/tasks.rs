@@ -343,20 +343,18 @@ impl TasksDoc {
         // Moving a repeating task's dates re-anchors the series at the new date,
         // which must come after the last completed occurrence.
         let reanchor = recurrence.is_some() && (patch.due.is_some() || patch.scheduled.is_some());
-        if reanchor {
-            if let (Some(last), Some(new_anchor)) =
+        if reanchor
+            && let (Some(last), Some(new_anchor)) =
                 (current.completions.keys().next_back(), due.or(scheduled))
-            {
-                if new_anchor <= *last {
-                    return Err(Error::invalid(
-                        "due",
-                        format!(
-                            "a repeating task can only move after its last completed occurrence ({})",
-                            format_date(*last)
-                        ),
-                    ));
-                }
-            }
+            && new_anchor <= *last
+        {
+            return Err(Error::invalid(
+                "due",
+                format!(
+                    "a repeating task can only move after its last completed occurrence ({})",
+                    format_date(*last)
+                ),
+            ));
         }
         let obj = self.task_obj(id)?;
         self.doc.edit(now, |doc| {
@@ -708,12 +706,11 @@ fn insert_checklist_item(
 fn find_checklist_item(doc: &AutoCommit, list: &ObjId, item: EntityId) -> Result<(usize, ObjId)> {
     let wanted = item.to_string();
     for i in 0..doc.length(list) {
-        if let Some((_, obj)) = doc.get(list, i)? {
-            if let Some((v, _)) = doc.get(&obj, "id")? {
-                if v.as_str() == Some(wanted.as_str()) {
-                    return Ok((i, obj));
-                }
-            }
+        if let Some((_, obj)) = doc.get(list, i)?
+            && let Some((v, _)) = doc.get(&obj, "id")?
+            && v.as_str() == Some(wanted.as_str())
+        {
+            return Ok((i, obj));
         }
     }
     Err(Error::NotFound {

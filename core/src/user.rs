@@ -121,7 +121,17 @@ impl UserData {
             DocKind::Tasks => drop(self.tasks.insert(id, TasksDoc::from_doc(doc)?)),
             DocKind::Habits => drop(self.habits.insert(id, HabitsDoc::from_doc(doc)?)),
             DocKind::Finance => drop(self.finance.insert(id, FinanceDoc::from_doc(doc)?)),
-            DocKind::Ledger => drop(self.ledgers.insert(id, LedgerDoc::from_doc(doc)?)),
+            DocKind::Ledger => {
+                let ledger = LedgerDoc::from_doc(doc)?;
+                if role.year != Some(ledger.year()) {
+                    return Err(Error::Corrupt(format!(
+                        "{id} is listed for {:?} but holds {}",
+                        role.year,
+                        ledger.year()
+                    )));
+                }
+                self.ledgers.insert(id, ledger);
+            }
             DocKind::Root => return Err(Error::Corrupt("a root cannot list another root".into())),
         }
         Ok(())
@@ -617,7 +627,7 @@ impl UserData {
                 year: Some(year),
             },
         )?;
-        self.ledgers.insert(id, LedgerDoc::new(now, year)?);
+        self.ledgers.insert(id, LedgerDoc::new(year)?);
         Ok((id, Some(id)))
     }
 

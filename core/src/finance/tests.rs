@@ -29,7 +29,7 @@ fn expense(amount: Money, date: &str, category: Option<EntityId>) -> NewExpense 
 
 #[test]
 fn expenses_round_trip_and_stay_in_their_year() {
-    let mut ledger = LedgerDoc::new(t(0), 2026).unwrap();
+    let mut ledger = LedgerDoc::new(2026).unwrap();
     let cat = EntityId::generate(t(1));
     let id = ledger
         .add_expense(
@@ -87,7 +87,7 @@ fn expenses_round_trip_and_stay_in_their_year() {
 
 #[test]
 fn expense_bad_input() {
-    let mut ledger = LedgerDoc::new(t(0), 2026).unwrap();
+    let mut ledger = LedgerDoc::new(2026).unwrap();
     for amount in [eur(0), eur(-5)] {
         assert!(matches!(
             ledger.add_expense(t(1), expense(amount, "2026-01-01", None)),
