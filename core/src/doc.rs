@@ -25,14 +25,14 @@ pub struct LifeDoc {
 impl LifeDoc {
     /// A new, empty document of `kind`.
     ///
-    /// Ledgers are made with [`crate::finance::LedgerDoc::new`], which gives them their year.
+    /// Ledgers are made with [`crate::finance::LedgerDoc::new`], which gives them their month.
     pub fn new(kind: DocKind) -> Self {
         Self::with_genesis(kind, None)
     }
 
-    pub(crate) fn with_genesis(kind: DocKind, year: Option<i32>) -> Self {
+    pub(crate) fn with_genesis(kind: DocKind, month: Option<crate::time::Month>) -> Self {
         LifeDoc {
-            doc: schema::genesis(kind, year),
+            doc: schema::genesis(kind, month),
             kind,
             version: SCHEMA_VERSION,
         }

@@ -26,8 +26,8 @@ pub use strength::strength;
 
 use crate::doc::LifeDoc;
 use crate::doc::fields::{
-    bool_of, check_text, clean_name, create_entity, date_of, f64_of, i64_of, is_null, live_entity,
-    str_of, tombstone,
+    bool_of, check_text, clean_name, create_entity, date_of, f64_of, is_null, live_entity, str_of,
+    tombstone,
 };
 use crate::error::{Error, Result};
 use crate::id::EntityId;
@@ -256,7 +256,7 @@ impl HabitsDoc {
         let habits = self.doc.collection("habits")?;
         let id = EntityId::generate(now);
         self.doc.edit(now, |doc| {
-            let obj = create_entity(doc, &habits, id, now)?;
+            let obj = create_entity(doc, &habits, id)?;
             doc.put(&obj, "name", name)?;
             doc.put(&obj, "schedule", new.schedule.to_string())?;
             put_kind(doc, &obj, &kind)?;
@@ -471,7 +471,6 @@ fn read_habit(doc: &AutoCommit, id: EntityId, obj: &ObjId) -> Result<Habit> {
     let mut target = 1.0;
     let mut start = None;
     let mut archived = false;
-    let mut created_at = Timestamp::from_millis(0);
     let mut states: Vec<(Date, CheckInState)> = Vec::new();
     let mut notes: BTreeMap<Date, String> = BTreeMap::new();
     for f in doc.map_range(obj, ..) {
@@ -491,7 +490,6 @@ fn read_habit(doc: &AutoCommit, id: EntityId, obj: &ObjId) -> Result<Habit> {
             "target" => target = f64_of("target", v)?,
             "start" => start = Some(date_of("start", v)?),
             "archived" => archived = bool_of("archived", v)?,
-            "created_at" => created_at = Timestamp::from_millis(i64_of("created_at", v)?),
             "checkins" => {
                 for c in doc.map_range(f.id(), ..) {
                     let date = parse_date("checkins", &c.key)
@@ -546,7 +544,7 @@ fn read_habit(doc: &AutoCommit, id: EntityId, obj: &ObjId) -> Result<Habit> {
         kind,
         start,
         archived,
-        created_at,
+        created_at: id.created_at(),
         checkins,
     })
 }

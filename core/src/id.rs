@@ -41,6 +41,22 @@ impl EntityId {
         ))
     }
 
+    /// When the entity was created: the timestamp inside a version 7 id
+    /// (ids of imported data carry the original creation time). Derived ids
+    /// carry none and give the epoch.
+    pub fn created_at(&self) -> Timestamp {
+        let millis = self
+            .0
+            .get_timestamp()
+            .map(|ts| {
+                let (secs, nanos) = ts.to_unix();
+                secs.saturating_mul(1000)
+                    .saturating_add(u64::from(nanos / 1_000_000))
+            })
+            .unwrap_or(0);
+        Timestamp::from_millis(i64::try_from(millis).unwrap_or(i64::MAX))
+    }
+
     /// The UUID itself.
     pub fn as_uuid(&self) -> Uuid {
         self.0
@@ -213,6 +229,11 @@ mod tests {
         let b = EntityId::generate(Timestamp::from_millis(2_000));
         assert!(a < b);
         assert_eq!(a.as_uuid().get_version_num(), 7);
+        assert_eq!(a.created_at(), Timestamp::from_millis(1_000));
+        assert_eq!(
+            EntityId::derive(&["x"]).created_at(),
+            Timestamp::from_millis(0)
+        );
         assert_eq!(a.to_string().parse::<EntityId>().unwrap(), a);
     }
 

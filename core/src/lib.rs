@@ -27,6 +27,7 @@ pub mod finance;
 pub mod habits;
 pub mod id;
 pub mod money;
+pub mod position;
 pub mod root;
 pub mod schema;
 pub mod tasks;

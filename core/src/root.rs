@@ -16,7 +16,7 @@ use crate::id::DocumentId;
 use crate::money::Currency;
 use crate::schema::DocKind;
 use crate::tasks::recurrence::{parse_weekday, weekday_name};
-use crate::time::{Timestamp, Weekday};
+use crate::time::{Month, Timestamp, Weekday};
 use automerge::ReadDoc;
 
 /// What a listed document is for.
@@ -24,15 +24,15 @@ use automerge::ReadDoc;
 pub struct DocRole {
     /// Its kind.
     pub kind: DocKind,
-    /// For ledgers, the year of their expenses.
-    pub year: Option<i32>,
+    /// For ledgers, the month of their expenses.
+    pub month: Option<Month>,
 }
 
 impl DocRole {
-    /// The stored form: `tasks`, `habits`, `finance`, `ledger:2026`.
+    /// The stored form: `tasks`, `habits`, `finance`, `ledger:2026-11`.
     pub fn to_storage(&self) -> String {
-        match self.year {
-            Some(y) => format!("{}:{y}", self.kind),
+        match self.month {
+            Some(m) => format!("{}:{m}", self.kind),
             None => self.kind.to_string(),
         }
     }
@@ -41,15 +41,15 @@ impl DocRole {
     pub fn from_storage(s: &str) -> Result<Self> {
         let bad = || Error::Corrupt(format!("document role {s:?} is unknown"));
         match s.split_once(':') {
-            Some(("ledger", year)) => Ok(DocRole {
+            Some(("ledger", month)) => Ok(DocRole {
                 kind: DocKind::Ledger,
-                year: Some(year.parse().map_err(|_| bad())?),
+                month: Some(month.parse().map_err(|_| bad())?),
             }),
             Some(_) => Err(bad()),
             None => match DocKind::parse(s) {
                 Some(k @ (DocKind::Tasks | DocKind::Habits | DocKind::Finance)) => Ok(DocRole {
                     kind: k,
-                    year: None,
+                    month: None,
                 }),
                 _ => Err(bad()),
             },

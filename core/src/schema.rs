@@ -13,6 +13,8 @@ use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, AutoCommit, ObjType, ROOT};
 use serde::Serialize;
 
+use crate::time::Month;
+
 /// The schema version this build writes and fully understands.
 pub const SCHEMA_VERSION: u64 = 1;
 
@@ -31,7 +33,7 @@ pub enum DocKind {
     Habits,
     /// Expense categories and their monthly budgets.
     Finance,
-    /// The expenses of one calendar year (`ledger` documents are partitioned by year).
+    /// The expenses of one calendar month (`ledger` documents are partitioned by month).
     Ledger,
 }
 
@@ -78,16 +80,17 @@ impl fmt::Display for DocKind {
 }
 
 /// A new document of `kind`: its deterministic genesis change, then a fresh
-/// random actor for this device's own edits. A ledger's `year` is part of its
-/// genesis, so no copy of a ledger ever exists without its year.
-pub(crate) fn genesis(kind: DocKind, year: Option<i32>) -> AutoCommit {
+/// random actor for this device's own edits. A ledger's `month` is part of its
+/// genesis, so no copy of a ledger ever exists without its month.
+pub(crate) fn genesis(kind: DocKind, month: Option<Month>) -> AutoCommit {
     let mut doc = AutoCommit::new().with_actor(ActorId::from(GENESIS_ACTOR));
     // These puts cannot fail on a fresh document with valid keys.
     doc.put(ROOT, "schema_version", SCHEMA_VERSION)
         .expect("genesis put");
     doc.put(ROOT, "kind", kind.as_str()).expect("genesis put");
-    if let Some(year) = year {
-        doc.put(ROOT, "year", i64::from(year)).expect("genesis put");
+    if let Some(month) = month {
+        doc.put(ROOT, "month", month.to_string())
+            .expect("genesis put");
     }
     for name in kind.collections() {
         doc.put_object(ROOT, *name, ObjType::Map)
@@ -112,11 +115,11 @@ mod tests {
             b.get_actor(),
             "each device edits with its own actor"
         );
-        let mut c = genesis(DocKind::Ledger, Some(2026));
+        let mut c = genesis(DocKind::Ledger, Some(Month::new(2026, 11).unwrap()));
         assert_ne!(a.get_heads(), c.get_heads());
         assert_ne!(
             c.get_heads(),
-            genesis(DocKind::Ledger, Some(2027)).get_heads()
+            genesis(DocKind::Ledger, Some(Month::new(2026, 12).unwrap())).get_heads()
         );
     }
 

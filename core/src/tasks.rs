@@ -2,9 +2,18 @@
 //! notes, checklists, due and scheduled dates, repetition, Eisenhower flags.
 //!
 //! A [`TasksDoc`] is the typed view of a `tasks` document. Each user action is
-//! one Automerge change. Every field is its own register, so two devices that
-//! edit different fields of one task both keep their edit; notes are Automerge
-//! text, so concurrent edits of the notes merge character by character.
+//! one Automerge change. A task is one flat map: every field is its own
+//! register, so two devices that edit different fields of one task both keep
+//! their edit. Sets and checklists live in the same map under prefixed keys
+//! (`ctx:phone`, `done:2026-11-26`, `item:<id>:text`), so nothing ever depends
+//! on two devices creating the same nested container, and a task costs a third
+//! of what a map with nested containers costs to load (docs/benchmarks.md).
+//! The only nested object is `notes`, Automerge text created when notes are
+//! first written (most tasks never have any, and an empty text object costs
+//! as much to load as the rest of the task). Once it exists, concurrent edits
+//! of the notes merge character by character; if two devices write the
+//! *first* notes of a task concurrently, one text wins on every device and
+//! the other stays in the document's history (docs/schema.md).
 
 pub mod quadrant;
 pub mod recurrence;
@@ -20,13 +29,21 @@ pub use recurrence::{Recurrence, Unit};
 
 use crate::doc::LifeDoc;
 use crate::doc::fields::{
-    bool_of, check_text, clean_name, create_entity, date_of, i64_of, id_of, is_null, live_entity,
-    put_opt_date, put_opt_str, str_of, tombstone,
+    Item, bool_of, check_text, clean_name, create_entity, date_of, i64_of, id_of, is_null,
+    live_entity, put_opt_date, put_opt_str, scan_collection, str_of, tombstone,
 };
 use crate::error::{Error, Result};
 use crate::id::EntityId;
+use crate::position;
 use crate::schema::DocKind;
-use crate::time::{Date, Timestamp, format_date};
+use crate::time::{Date, Timestamp, format_date, parse_date};
+
+/// Key prefix of a context: `ctx:<name>` → `true`.
+const CONTEXT: &str = "ctx:";
+/// Key prefix of a completed occurrence: `done:<occurrence>` → `<day done>`.
+const COMPLETION: &str = "done:";
+/// Key prefix of a checklist item field: `item:<id>:text|done|pos`.
+const ITEM: &str = "item:";
 
 const MAX_TITLE: usize = 500;
 const MAX_NOTES: usize = 100_000;
@@ -88,6 +105,9 @@ pub struct ChecklistItem {
     pub text: String,
     /// Whether it is ticked.
     pub done: bool,
+    /// Its fractional position; items are shown in position order.
+    #[serde(skip)]
+    pub position: String,
 }
 
 /// A task as the user sees it. For a repeating task, `due` and `scheduled`
@@ -270,22 +290,22 @@ impl TasksDoc {
         let tasks = self.doc.collection("tasks")?;
         let id = EntityId::generate(now);
         self.doc.edit(now, |doc| {
-            let obj = create_entity(doc, &tasks, id, now)?;
+            let obj = create_entity(doc, &tasks, id)?;
             doc.put(&obj, "title", title)?;
             doc.put(&obj, "status", new.status.unwrap_or(Status::Inbox).as_str())?;
-            let notes = doc.put_object(&obj, "notes", ObjType::Text)?;
             if !new.notes.is_empty() {
+                let notes = doc.put_object(&obj, "notes", ObjType::Text)?;
                 doc.splice_text(&notes, 0, 0, &new.notes)?;
             }
-            let ctx = doc.put_object(&obj, "contexts", ObjType::Map)?;
             for c in contexts {
-                doc.put(&ctx, c, true)?;
+                doc.put(&obj, format!("{CONTEXT}{c}"), true)?;
             }
-            let list = doc.put_object(&obj, "checklist", ObjType::List)?;
-            for (i, text) in checklist.into_iter().enumerate() {
-                insert_checklist_item(doc, &list, i, EntityId::generate(now), &text)?;
+            let mut last: Option<String> = None;
+            for text in checklist {
+                let pos = position::between(last.as_deref(), None);
+                put_item(doc, &obj, EntityId::generate(now), &text, false, &pos)?;
+                last = Some(pos);
             }
-            doc.put_object(&obj, "completions", ObjType::Map)?;
             if let Some(p) = new.project {
                 doc.put(&obj, "project", p.to_string())?;
             }
@@ -294,8 +314,13 @@ impl TasksDoc {
             if let Some(r) = &new.recurrence {
                 doc.put(&obj, "recurrence", r.to_string())?;
             }
-            doc.put(&obj, "important", new.important)?;
-            doc.put(&obj, "urgent", new.urgent)?;
+            // Flags are written only when set: an absent flag is false.
+            if new.important {
+                doc.put(&obj, "important", true)?;
+            }
+            if new.urgent {
+                doc.put(&obj, "urgent", true)?;
+            }
             if new.status == Some(Status::Done) {
                 doc.put(&obj, "completed_at", now.as_millis())?;
             }
@@ -365,27 +390,30 @@ impl TasksDoc {
                 doc.put(&obj, "status", s.as_str())?;
                 if s == Status::Done && current.status != Status::Done {
                     doc.put(&obj, "completed_at", now.as_millis())?;
-                } else if s != Status::Done && doc.get(&obj, "completed_at")?.is_some() {
-                    doc.delete(&obj, "completed_at")?;
+                } else if s != Status::Done {
+                    delete_key(doc, &obj, "completed_at")?;
                 }
             }
             if let Some(n) = &patch.notes {
-                let notes = child(doc, &obj, "notes")?;
-                doc.update_text(&notes, n)?;
+                match doc.get(&obj, "notes")? {
+                    Some((automerge::Value::Object(ObjType::Text), notes)) => {
+                        doc.update_text(&notes, n)?
+                    }
+                    _ if n.is_empty() => {}
+                    _ => {
+                        let notes = doc.put_object(&obj, "notes", ObjType::Text)?;
+                        doc.splice_text(&notes, 0, 0, n)?;
+                    }
+                }
             }
             if let Some(p) = patch.project {
                 put_opt_str(doc, &obj, "project", p.map(|p| p.to_string()).as_deref())?;
             }
-            if !add.is_empty() || !remove.is_empty() {
-                let ctx = child(doc, &obj, "contexts")?;
-                for c in add {
-                    doc.put(&ctx, c, true)?;
-                }
-                for c in remove {
-                    if doc.get(&ctx, &c)?.is_some() {
-                        doc.delete(&ctx, &c)?;
-                    }
-                }
+            for c in add {
+                doc.put(&obj, format!("{CONTEXT}{c}"), true)?;
+            }
+            for c in remove {
+                delete_key(doc, &obj, &format!("{CONTEXT}{c}"))?;
             }
             if reanchor {
                 // Stored dates of a repeating task are the anchor of the series.
@@ -429,15 +457,19 @@ impl TasksDoc {
         today: Date,
     ) -> Result<Option<Date>> {
         let task = self.task(id)?;
-        let obj = self.task_obj(id)?;
         match (&task.recurrence, task.due.or(task.scheduled)) {
             (Some(_), Some(occurrence)) if task.is_open() => {
+                let obj = self.task_obj(id)?;
                 self.doc.edit(now, |doc| {
-                    let completions = child(doc, &obj, "completions")?;
-                    doc.put(&completions, format_date(occurrence), format_date(today))?;
+                    doc.put(
+                        &obj,
+                        format!("{COMPLETION}{}", format_date(occurrence)),
+                        format_date(today),
+                    )?;
                     Ok(())
                 })?;
-                Ok(self.task(id)?.due.or(self.task(id)?.scheduled))
+                let after = self.task(id)?;
+                Ok(after.due.or(after.scheduled))
             }
             _ => {
                 self.update_task(
@@ -456,30 +488,30 @@ impl TasksDoc {
     /// Undoes the last completion: a done task goes back to `status`; a
     /// repeating task's latest completed occurrence becomes current again.
     pub fn reopen_task(&mut self, now: Timestamp, id: EntityId, status: Status) -> Result<()> {
-        let task = self.task(id)?;
         if status == Status::Done {
             return Err(Error::invalid("status", "a reopened task cannot be done"));
         }
-        if task.is_open() {
-            if let Some(last) = task.completions.keys().next_back() {
-                let obj = self.task_obj(id)?;
-                let key = format_date(*last);
-                return self.doc.edit(now, |doc| {
-                    let completions = child(doc, &obj, "completions")?;
-                    doc.delete(&completions, key)?;
-                    Ok(())
-                });
-            }
-            return Err(Error::invalid("status", "the task is not completed"));
+        let task = self.task(id)?;
+        if !task.is_open() {
+            return self.update_task(
+                now,
+                id,
+                TaskPatch {
+                    status: Some(status),
+                    ..TaskPatch::default()
+                },
+            );
         }
-        self.update_task(
-            now,
-            id,
-            TaskPatch {
-                status: Some(status),
-                ..TaskPatch::default()
-            },
-        )
+        let last = task
+            .completions
+            .keys()
+            .next_back()
+            .copied()
+            .ok_or_else(|| Error::invalid("status", "the task is not completed"))?;
+        let obj = self.task_obj(id)?;
+        self.doc.edit(now, |doc| {
+            delete_key(doc, &obj, &format!("{COMPLETION}{}", format_date(last)))
+        })
     }
 
     /// Deletes a task (a tombstone: see docs/schema.md for concurrent edits).
@@ -496,29 +528,73 @@ impl TasksDoc {
         text: &str,
     ) -> Result<EntityId> {
         let text = clean_name("checklist", text, MAX_CHECKLIST_TEXT)?;
+        let items = self.task(task)?.checklist;
+        let pos = position::between(items.last().map(|i| i.position.as_str()), None);
         let obj = self.task_obj(task)?;
         let item = EntityId::generate(now);
-        self.doc.edit(now, |doc| {
-            let list = child(doc, &obj, "checklist")?;
-            let end = doc.length(&list);
-            insert_checklist_item(doc, &list, end, item, &text)
-        })?;
+        self.doc
+            .edit(now, |doc| put_item(doc, &obj, item, &text, false, &pos))?;
         Ok(item)
     }
 
-    /// Ticks or unticks a checklist item.
-    pub fn set_checklist_item_done(
+    /// Changes a checklist item's text or tick.
+    pub fn update_checklist_item(
         &mut self,
         now: Timestamp,
         task: EntityId,
         item: EntityId,
-        done: bool,
+        text: Option<&str>,
+        done: Option<bool>,
     ) -> Result<()> {
+        let text = text
+            .map(|t| clean_name("checklist", t, MAX_CHECKLIST_TEXT))
+            .transpose()?;
+        self.find_item(task, item)?;
         let obj = self.task_obj(task)?;
         self.doc.edit(now, |doc| {
-            let list = child(doc, &obj, "checklist")?;
-            let (_, item_obj) = find_checklist_item(doc, &list, item)?;
-            doc.put(&item_obj, "done", done)?;
+            if let Some(t) = text {
+                doc.put(&obj, item_key(item, "text"), t)?;
+            }
+            if let Some(d) = done {
+                doc.put(&obj, item_key(item, "done"), d)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Moves a checklist item to just after `after` (or to the top with `None`).
+    pub fn move_checklist_item(
+        &mut self,
+        now: Timestamp,
+        task: EntityId,
+        item: EntityId,
+        after: Option<EntityId>,
+    ) -> Result<()> {
+        let items: Vec<ChecklistItem> = self
+            .task(task)?
+            .checklist
+            .into_iter()
+            .filter(|i| i.id != item)
+            .collect();
+        self.find_item(task, item)?;
+        let index = match after {
+            None => 0,
+            Some(a) => {
+                items
+                    .iter()
+                    .position(|i| i.id == a)
+                    .map(|p| p + 1)
+                    .ok_or(Error::NotFound {
+                        kind: "checklist item",
+                        id: a.to_string(),
+                    })?
+            }
+        };
+        let before = index.checked_sub(1).map(|i| items[i].position.as_str());
+        let pos = position::between(before, items.get(index).map(|i| i.position.as_str()));
+        let obj = self.task_obj(task)?;
+        self.doc.edit(now, |doc| {
+            doc.put(&obj, item_key(item, "pos"), pos)?;
             Ok(())
         })
     }
@@ -530,11 +606,12 @@ impl TasksDoc {
         task: EntityId,
         item: EntityId,
     ) -> Result<()> {
+        self.find_item(task, item)?;
         let obj = self.task_obj(task)?;
         self.doc.edit(now, |doc| {
-            let list = child(doc, &obj, "checklist")?;
-            let (index, _) = find_checklist_item(doc, &list, item)?;
-            doc.delete(&list, index)?;
+            for field in ["text", "done", "pos"] {
+                delete_key(doc, &obj, &item_key(item, field))?;
+            }
             Ok(())
         })
     }
@@ -545,9 +622,8 @@ impl TasksDoc {
         let projects = self.doc.collection("projects")?;
         let id = EntityId::generate(now);
         self.doc.edit(now, |doc| {
-            let obj = create_entity(doc, &projects, id, now)?;
+            let obj = create_entity(doc, &projects, id)?;
             doc.put(&obj, "name", name)?;
-            doc.put(&obj, "archived", false)?;
             Ok(())
         })?;
         Ok(id)
@@ -583,30 +659,49 @@ impl TasksDoc {
     /// One live task.
     pub fn task(&self, id: EntityId) -> Result<Task> {
         let obj = self.task_obj(id)?;
-        read_task(self.doc.automerge(), id, &obj, &self.live_project_ids()?)
+        read_task(self.doc.automerge(), id, &obj, &self.live_project_ids()?)?.ok_or(
+            Error::NotFound {
+                kind: "task",
+                id: id.to_string(),
+            },
+        )
     }
 
     /// Every live task, in creation order.
     pub fn tasks(&self) -> Result<Vec<Task>> {
+        self.tasks_where(|_| true)
+    }
+
+    /// Every live task that is not done (repeating tasks included): what
+    /// Today and the lists need, without materialising years of done tasks.
+    pub fn open_tasks(&self) -> Result<Vec<Task>> {
+        self.tasks_where(|status| status != Status::Done)
+    }
+
+    fn tasks_where(&self, keep: impl Fn(Status) -> bool) -> Result<Vec<Task>> {
         let doc = self.doc.automerge();
         let tasks = self.doc.collection("tasks")?;
         let projects = self.live_project_ids()?;
-        let mut out = Vec::with_capacity(doc.length(&tasks));
-        for item in doc.map_range(&tasks, ..) {
-            if !matches!(item.value, ValueRef::Object(ObjType::Map)) {
-                continue;
+        let mut readers: Vec<TaskReader> = Vec::new();
+        let ids = scan_collection(doc, &tasks, "task", |i, item| {
+            if readers.len() <= i {
+                readers.resize_with(i + 1, TaskReader::default);
             }
-            let id: EntityId = item
-                .key
-                .parse()
-                .map_err(|_| Error::Corrupt(format!("task key {:?} is not a UUID", item.key)))?;
-            let obj = item.id();
-            if doc.get(&obj, "deleted_at")?.is_some() {
-                continue;
+            match item {
+                Item::Field(key, value) => readers[i].field(key, value),
+                Item::Text(key, chunk) => {
+                    readers[i].text(key, chunk);
+                    Ok(())
+                }
             }
-            out.push(read_task(doc, id, &obj, &projects)?);
-        }
-        Ok(out)
+        })?;
+        readers.resize_with(ids.len(), TaskReader::default);
+        Ok(readers
+            .into_iter()
+            .zip(ids)
+            .filter(|(r, _)| keep(r.status.unwrap_or(Status::Inbox)))
+            .filter_map(|(r, id)| r.finish(id, &projects))
+            .collect())
     }
 
     /// Every live project, in creation order.
@@ -614,7 +709,7 @@ impl TasksDoc {
         let doc = self.doc.automerge();
         let projects = self.doc.collection("projects")?;
         let mut out = Vec::new();
-        for item in doc.map_range(&projects, ..) {
+        'projects: for item in doc.map_range(&projects, ..) {
             let id: EntityId = item
                 .key
                 .parse()
@@ -624,25 +719,30 @@ impl TasksDoc {
                 id,
                 name: String::new(),
                 archived: false,
-                created_at: Timestamp::from_millis(0),
+                created_at: id.created_at(),
             };
-            let mut deleted = false;
             for f in doc.map_range(&obj, ..) {
                 match f.key.as_ref() {
                     "name" => p.name = str_of("name", &f.value)?.to_string(),
                     "archived" => p.archived = bool_of("archived", &f.value)?,
-                    "created_at" => {
-                        p.created_at = Timestamp::from_millis(i64_of("created_at", &f.value)?)
-                    }
-                    "deleted_at" => deleted = true,
+                    "deleted_at" => continue 'projects,
                     _ => {}
                 }
             }
-            if !deleted {
-                out.push(p);
-            }
+            out.push(p);
         }
         Ok(out)
+    }
+
+    fn find_item(&self, task: EntityId, item: EntityId) -> Result<ChecklistItem> {
+        self.task(task)?
+            .checklist
+            .into_iter()
+            .find(|i| i.id == item)
+            .ok_or(Error::NotFound {
+                kind: "checklist item",
+                id: item.to_string(),
+            })
     }
 
     fn task_obj(&self, id: EntityId) -> Result<ObjId> {
@@ -666,7 +766,7 @@ impl Default for TasksDoc {
     }
 }
 
-/// Normalises a context: without `@`, trimmed, lower case, no spaces.
+/// Normalises a context: without `@`, trimmed, lower case, no spaces or `:`.
 fn clean_context(c: &str) -> Result<String> {
     let c = c.trim();
     let c = c.strip_prefix('@').unwrap_or(c).to_lowercase();
@@ -682,114 +782,188 @@ fn clean_context(c: &str) -> Result<String> {
     Ok(c)
 }
 
-fn child(doc: &AutoCommit, obj: &ObjId, key: &str) -> Result<ObjId> {
-    match doc.get(obj, key)? {
-        Some((automerge::Value::Object(_), id)) => Ok(id),
-        _ => Err(Error::Corrupt(format!("task has no {key} container"))),
-    }
+fn item_key(item: EntityId, field: &str) -> String {
+    format!("{ITEM}{item}:{field}")
 }
 
-fn insert_checklist_item(
+fn put_item(
     doc: &mut AutoCommit,
-    list: &ObjId,
-    index: usize,
-    id: EntityId,
+    task: &ObjId,
+    item: EntityId,
     text: &str,
+    done: bool,
+    pos: &str,
 ) -> Result<()> {
-    let item = doc.insert_object(list, index, ObjType::Map)?;
-    doc.put(&item, "id", id.to_string())?;
-    doc.put(&item, "text", text)?;
-    doc.put(&item, "done", false)?;
+    doc.put(task, item_key(item, "text"), text)?;
+    doc.put(task, item_key(item, "done"), done)?;
+    doc.put(task, item_key(item, "pos"), pos)?;
     Ok(())
 }
 
-fn find_checklist_item(doc: &AutoCommit, list: &ObjId, item: EntityId) -> Result<(usize, ObjId)> {
-    let wanted = item.to_string();
-    for i in 0..doc.length(list) {
-        if let Some((_, obj)) = doc.get(list, i)?
-            && let Some((v, _)) = doc.get(&obj, "id")?
-            && v.as_str() == Some(wanted.as_str())
-        {
-            return Ok((i, obj));
-        }
+fn delete_key(doc: &mut AutoCommit, obj: &ObjId, key: &str) -> Result<()> {
+    if doc.get(obj, key)?.is_some() {
+        doc.delete(obj, key)?;
     }
-    Err(Error::NotFound {
-        kind: "checklist item",
-        id: wanted,
-    })
+    Ok(())
 }
 
-fn read_task(
-    doc: &AutoCommit,
-    id: EntityId,
-    obj: &ObjId,
-    live_projects: &[EntityId],
-) -> Result<Task> {
-    let mut t = Task {
-        id,
-        title: String::new(),
-        status: Status::Inbox,
-        notes: String::new(),
-        project: None,
-        contexts: Vec::new(),
-        checklist: Vec::new(),
-        due: None,
-        scheduled: None,
-        recurrence: None,
-        important: false,
-        urgent: false,
-        created_at: Timestamp::from_millis(0),
-        completed_at: None,
-        completions: BTreeMap::new(),
-    };
-    for f in doc.map_range(obj, ..) {
-        let v = &f.value;
+/// Builds a task from its fields, fed one at a time (by a single-object read
+/// or by a scan of the whole collection).
+#[derive(Default)]
+struct TaskReader {
+    title: String,
+    status: Option<Status>,
+    notes: String,
+    project: Option<EntityId>,
+    contexts: Vec<String>,
+    due: Option<Date>,
+    scheduled: Option<Date>,
+    recurrence: Option<Recurrence>,
+    important: bool,
+    urgent: bool,
+    completed_at: Option<Timestamp>,
+    completions: BTreeMap<Date, Date>,
+    /// Checklist fields by item: text, done, position.
+    items: BTreeMap<EntityId, (Option<String>, bool, String)>,
+    deleted: bool,
+}
+
+impl TaskReader {
+    fn field(&mut self, key: &str, v: &ValueRef<'_>) -> Result<()> {
         if is_null(v) {
-            continue;
+            return Ok(());
         }
-        match f.key.as_ref() {
-            "title" => t.title = str_of("title", v)?.to_string(),
-            "status" => {
-                t.status = Status::parse(str_of("status", v)?)
-                    .map_err(|e| Error::Corrupt(e.to_string()))?
+        if let Some(name) = key.strip_prefix(CONTEXT) {
+            self.contexts.push(name.to_string());
+            return Ok(());
+        }
+        if let Some(occurrence) = key.strip_prefix(COMPLETION) {
+            let occurrence =
+                parse_date("completions", occurrence).map_err(|e| Error::Corrupt(e.to_string()))?;
+            self.completions
+                .insert(occurrence, date_of("completions", v)?);
+            return Ok(());
+        }
+        if let Some(rest) = key.strip_prefix(ITEM) {
+            let bad = || Error::Corrupt(format!("checklist key {key:?}"));
+            let (item, field) = rest.rsplit_once(':').ok_or_else(bad)?;
+            let item: EntityId = item.parse().map_err(|_| bad())?;
+            let entry = self
+                .items
+                .entry(item)
+                .or_insert((None, false, String::new()));
+            match field {
+                "text" => entry.0 = Some(str_of("checklist.text", v)?.to_string()),
+                "done" => entry.1 = bool_of("checklist.done", v)?,
+                "pos" => entry.2 = str_of("checklist.pos", v)?.to_string(),
+                _ => {}
             }
-            "notes" => t.notes = doc.text(f.id())?,
-            "project" => t.project = Some(id_of("project", v)?),
-            "contexts" => t.contexts = doc.keys(f.id()).collect(),
-            "checklist" => t.checklist = read_checklist(doc, &f.id())?,
-            "due" => t.due = Some(date_of("due", v)?),
-            "scheduled" => t.scheduled = Some(date_of("scheduled", v)?),
+            return Ok(());
+        }
+        match key {
+            "deleted_at" => self.deleted = true,
+            "title" => self.title = str_of("title", v)?.to_string(),
+            "status" => {
+                self.status = Some(
+                    Status::parse(str_of("status", v)?)
+                        .map_err(|e| Error::Corrupt(e.to_string()))?,
+                )
+            }
+            "project" => self.project = Some(id_of("project", v)?),
+            "due" => self.due = Some(date_of("due", v)?),
+            "scheduled" => self.scheduled = Some(date_of("scheduled", v)?),
             "recurrence" => {
-                t.recurrence = Some(
+                self.recurrence = Some(
                     str_of("recurrence", v)?
                         .parse()
                         .map_err(|e: Error| Error::Corrupt(e.to_string()))?,
                 )
             }
-            "important" => t.important = bool_of("important", v)?,
-            "urgent" => t.urgent = bool_of("urgent", v)?,
-            "created_at" => t.created_at = Timestamp::from_millis(i64_of("created_at", v)?),
+            "important" => self.important = bool_of("important", v)?,
+            "urgent" => self.urgent = bool_of("urgent", v)?,
             "completed_at" => {
-                t.completed_at = Some(Timestamp::from_millis(i64_of("completed_at", v)?))
+                self.completed_at = Some(Timestamp::from_millis(i64_of("completed_at", v)?))
             }
-            "completions" => {
-                for c in doc.map_range(f.id(), ..) {
-                    let occurrence = crate::time::parse_date("completions", &c.key)
-                        .map_err(|e| Error::Corrupt(e.to_string()))?;
-                    t.completions
-                        .insert(occurrence, date_of("completions", &c.value)?);
-                }
-            }
+            // "notes" is a text object; its contents arrive through `text`.
             _ => {}
         }
+        Ok(())
     }
-    if t.project.is_some_and(|p| !live_projects.contains(&p)) {
-        t.project = None;
+
+    fn text(&mut self, key: &str, chunk: &str) {
+        if key == "notes" {
+            self.notes.push_str(chunk);
+        }
     }
-    if let Some(rule) = t.recurrence.clone() {
-        apply_current_occurrence(&mut t, rule);
+
+    /// The task, or `None` for a tombstone.
+    fn finish(self, id: EntityId, live_projects: &[EntityId]) -> Option<Task> {
+        if self.deleted {
+            return None;
+        }
+        // An item removed on one device while edited on another comes back
+        // with the edited field only: it is shown (edits win), at the end.
+        let mut checklist: Vec<ChecklistItem> = self
+            .items
+            .into_iter()
+            .filter_map(|(id, (text, done, position))| {
+                text.map(|text| ChecklistItem {
+                    id,
+                    text,
+                    done,
+                    position,
+                })
+            })
+            .collect();
+        checklist.sort_by(|a, b| {
+            (a.position.is_empty(), &a.position, a.id).cmp(&(
+                b.position.is_empty(),
+                &b.position,
+                b.id,
+            ))
+        });
+        let mut task = Task {
+            id,
+            title: self.title,
+            status: self.status.unwrap_or(Status::Inbox),
+            notes: self.notes,
+            project: self.project.filter(|p| live_projects.contains(p)),
+            contexts: self.contexts,
+            checklist,
+            due: self.due,
+            scheduled: self.scheduled,
+            recurrence: self.recurrence,
+            important: self.important,
+            urgent: self.urgent,
+            created_at: id.created_at(),
+            completed_at: self.completed_at,
+            completions: self.completions,
+        };
+        if let Some(rule) = task.recurrence.clone() {
+            apply_current_occurrence(&mut task, rule);
+        }
+        Some(task)
     }
-    Ok(t)
+}
+
+/// Reads one task; `None` for a tombstone.
+fn read_task(
+    doc: &AutoCommit,
+    id: EntityId,
+    obj: &ObjId,
+    live_projects: &[EntityId],
+) -> Result<Option<Task>> {
+    let mut reader = TaskReader::default();
+    for f in doc.map_range(obj, ..) {
+        match (&f.value, f.key.as_ref()) {
+            (ValueRef::Object(ObjType::Text), key) => {
+                let text = doc.text(f.id())?;
+                reader.text(key, &text);
+            }
+            (v, key) => reader.field(key, v)?,
+        }
+    }
+    Ok(reader.finish(id, live_projects))
 }
 
 /// Replaces a repeating task's stored anchor dates with those of its current occurrence.
@@ -810,28 +984,6 @@ fn apply_current_occurrence(t: &mut Task, rule: Recurrence) {
     let shift = current - anchor;
     t.due = t.due.map(|d| d + shift);
     t.scheduled = t.scheduled.map(|s| s + shift);
-}
-
-fn read_checklist(doc: &AutoCommit, list: &ObjId) -> Result<Vec<ChecklistItem>> {
-    let mut items = Vec::with_capacity(doc.length(list));
-    for entry in doc.list_range(list, ..) {
-        let obj = entry.id();
-        let mut item = ChecklistItem {
-            id: EntityId::derive(&[]),
-            text: String::new(),
-            done: false,
-        };
-        for f in doc.map_range(&obj, ..) {
-            match f.key.as_ref() {
-                "id" => item.id = id_of("checklist.id", &f.value)?,
-                "text" => item.text = str_of("checklist.text", &f.value)?.to_string(),
-                "done" => item.done = bool_of("checklist.done", &f.value)?,
-                _ => {}
-            }
-        }
-        items.push(item);
-    }
-    Ok(items)
 }
 
 #[cfg(test)]

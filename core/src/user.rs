@@ -6,7 +6,7 @@
 //! duplicates. Writes to an existing entity go to the document that holds it;
 //! new entities go to the *primary* document of their kind, the one with the
 //! smallest id, so every device picks the same one. Expenses go to the ledger
-//! of their year, which is created and registered on first use.
+//! of their month, which is created and registered on first use.
 
 use std::collections::BTreeMap;
 
@@ -22,7 +22,7 @@ use crate::money::Money;
 use crate::root::{DocRole, RootDoc, Settings, SettingsPatch};
 use crate::schema::DocKind;
 use crate::tasks::{NewTask, Project, Status, Task, TaskPatch, TasksDoc};
-use crate::time::{Date, Datelike, Month, Timestamp};
+use crate::time::{Date, Month, Timestamp};
 use crate::today::{Today, today};
 
 /// One user's documents.
@@ -58,7 +58,7 @@ impl UserData {
             t,
             DocRole {
                 kind: DocKind::Tasks,
-                year: None,
+                month: None,
             },
         )?;
         data.root.register(
@@ -66,7 +66,7 @@ impl UserData {
             h,
             DocRole {
                 kind: DocKind::Habits,
-                year: None,
+                month: None,
             },
         )?;
         data.root.register(
@@ -74,7 +74,7 @@ impl UserData {
             f,
             DocRole {
                 kind: DocKind::Finance,
-                year: None,
+                month: None,
             },
         )?;
         data.tasks.insert(t, TasksDoc::new());
@@ -123,11 +123,11 @@ impl UserData {
             DocKind::Finance => drop(self.finance.insert(id, FinanceDoc::from_doc(doc)?)),
             DocKind::Ledger => {
                 let ledger = LedgerDoc::from_doc(doc)?;
-                if role.year != Some(ledger.year()) {
+                if role.month != Some(ledger.month()) {
                     return Err(Error::Corrupt(format!(
                         "{id} is listed for {:?} but holds {}",
-                        role.year,
-                        ledger.year()
+                        role.month,
+                        ledger.month()
                     )));
                 }
                 self.ledgers.insert(id, ledger);
@@ -158,7 +158,7 @@ impl UserData {
             roles
                 .iter()
                 .find(|(d, _)| d == id)
-                .map_or(DocRole { kind, year: None }, |(_, r)| *r)
+                .map_or(DocRole { kind, month: None }, |(_, r)| *r)
         };
         for (id, d) in other.tasks {
             self.root.register(now, id, role_of(&id, DocKind::Tasks))?;
@@ -182,7 +182,7 @@ impl UserData {
                 id,
                 DocRole {
                     kind: DocKind::Ledger,
-                    year: Some(d.year()),
+                    month: Some(d.month()),
                 },
             )?;
             self.ledgers.insert(id, d);
@@ -245,6 +245,15 @@ impl UserData {
         let mut out = Vec::new();
         for d in self.tasks.values() {
             out.extend(d.tasks()?);
+        }
+        Ok(out)
+    }
+
+    /// Every task that is not done, of every tasks document.
+    pub fn open_tasks(&self) -> Result<Vec<Task>> {
+        let mut out = Vec::new();
+        for d in self.tasks.values() {
+            out.extend(d.open_tasks()?);
         }
         Ok(out)
     }
@@ -506,13 +515,14 @@ impl UserData {
         Ok(out)
     }
 
-    /// Expenses dated `from` to `to` (inclusive), reading only the ledgers of those years.
+    /// Expenses dated `from` to `to` (inclusive), reading only the ledgers of those months.
     pub fn expenses_between(&self, from: Date, to: Date) -> Result<Vec<Expense>> {
         let mut out = Vec::new();
+        let months = Month::of(from)..=Month::of(to);
         for d in self
             .ledgers
             .values()
-            .filter(|l| (from.year()..=to.year()).contains(&l.year()))
+            .filter(|l| months.contains(&l.month()))
         {
             out.extend(
                 d.expenses()?
@@ -523,8 +533,8 @@ impl UserData {
         Ok(out)
     }
 
-    /// Adds an expense to its year's ledger. Returns the expense id and, when
-    /// the year had no ledger yet, the id of the ledger created for it (which
+    /// Adds an expense to its month's ledger. Returns the expense id and, when
+    /// the month had no ledger yet, the id of the ledger created for it (which
     /// the caller stores and syncs like any document).
     pub fn add_expense(
         &mut self,
@@ -532,7 +542,7 @@ impl UserData {
         new: NewExpense,
     ) -> Result<(EntityId, Option<DocumentId>)> {
         self.check_category(new.category)?;
-        let (ledger, created) = self.ledger_for(now, new.date.year())?;
+        let (ledger, created) = self.ledger_for(now, Month::of(new.date))?;
         let id = self
             .ledgers
             .get_mut(&ledger)
@@ -541,7 +551,7 @@ impl UserData {
         Ok((id, created))
     }
 
-    /// Changes an expense. A new date in another year moves it to that year's
+    /// Changes an expense. A new date in another month moves it to that month's
     /// ledger under the same id (returns the id of a ledger created for it).
     pub fn update_expense(
         &mut self,
@@ -554,8 +564,8 @@ impl UserData {
         }
         let home = self.ledger_of(id)?;
         let current = self.ledgers[&home].expense(id)?;
-        let target_year = patch.date.map_or(current.date.year(), |d| d.year());
-        if target_year == self.ledgers[&home].year() {
+        let target_month = Month::of(patch.date.unwrap_or(current.date));
+        if target_month == self.ledgers[&home].month() {
             self.ledgers
                 .get_mut(&home)
                 .ok_or_else(|| missing(DocKind::Ledger))?
@@ -563,11 +573,11 @@ impl UserData {
             return Ok(None);
         }
         let moved = apply_patch(&current, &patch);
-        let (target, created) = self.ledger_for(now, target_year)?;
+        let (target, created) = self.ledger_for(now, target_month)?;
         self.ledgers
             .get_mut(&target)
             .ok_or_else(|| missing(DocKind::Ledger))?
-            .insert_expense(now, id, moved, current.created_at)?;
+            .insert_expense(now, id, moved)?;
         self.ledgers
             .get_mut(&home)
             .ok_or_else(|| missing(DocKind::Ledger))?
@@ -595,27 +605,27 @@ impl UserData {
             })
     }
 
-    /// The primary ledger of `year`, created and registered when there is none.
+    /// The primary ledger of `month`, created and registered when there is none.
     fn ledger_for(
         &mut self,
         now: Timestamp,
-        year: i32,
+        month: Month,
     ) -> Result<(DocumentId, Option<DocumentId>)> {
-        if let Some((id, _)) = self.ledgers.iter().find(|(_, l)| l.year() == year) {
+        if let Some((id, _)) = self.ledgers.iter().find(|(_, l)| l.month() == month) {
             return Ok((*id, None));
         }
         if self
             .root
             .documents()?
             .iter()
-            .any(|(id, r)| r.year == Some(year) && !self.ledgers.contains_key(id))
+            .any(|(id, r)| r.month == Some(month) && !self.ledgers.contains_key(id))
         {
             // The ledger exists but is not loaded here yet: writing to a new
             // one would be safe (reads take the union) but would scatter a
-            // year over two documents, so load it first.
+            // month over two documents, so load it first.
             return Err(Error::invalid(
                 "date",
-                format!("the {year} ledger is not loaded on this device yet"),
+                format!("the {month} ledger is not loaded on this device yet"),
             ));
         }
         let id = DocumentId::generate();
@@ -624,23 +634,23 @@ impl UserData {
             id,
             DocRole {
                 kind: DocKind::Ledger,
-                year: Some(year),
+                month: Some(month),
             },
         )?;
-        self.ledgers.insert(id, LedgerDoc::new(year)?);
+        self.ledgers.insert(id, LedgerDoc::new(month));
         Ok((id, Some(id)))
     }
 
     // ----- views -----
 
-    /// The Today view for `date`, reading only that year's ledgers.
+    /// The Today view for `date`, reading only that month's ledger.
     pub fn today(&self, date: Date) -> Result<Today> {
         let settings = self.settings()?;
         let expenses = self.expenses_between(date, date)?;
         Ok(today(
             date,
             &settings,
-            &self.tasks()?,
+            &self.open_tasks()?,
             &self.habits()?,
             &expenses,
         ))

@@ -5,7 +5,7 @@
 //! The exchange works per document like automerge-repo does: a replica that
 //! receives changes for a document it does not have yet keeps them until the
 //! root lists that document (two replicas may each create a ledger for the
-//! same new year; both ledgers survive and reads take their union).
+//! same new month; both ledgers survive and reads take their union).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -286,7 +286,7 @@ fn apply(r: &mut Replica, op: &Op, now: Timestamp, seen: &mut Ledger) {
             }
         }
         Op::AddExpense { amount, day } => {
-            // Around the new year, so that replicas create the 2027 ledger concurrently.
+            // Around a month end, so that replicas create the next ledger concurrently.
             let date = d("2026-12-29") + chrono::Days::new(u64::from(*day));
             let new = NewExpense {
                 amount: eur(i64::from(*amount)),
@@ -457,7 +457,7 @@ proptest! {
 }
 
 #[test]
-fn two_devices_creating_the_same_years_ledger_offline_keep_both() {
+fn two_devices_creating_the_same_months_ledger_offline_keep_both() {
     run(
         2,
         vec![

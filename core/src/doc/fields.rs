@@ -95,15 +95,10 @@ pub(crate) fn live_entity(
     Ok(obj)
 }
 
-/// Creates the map of a new entity under `coll` and stamps its `created_at`.
-pub(crate) fn create_entity(
-    doc: &mut AutoCommit,
-    coll: &ObjId,
-    id: EntityId,
-    now: Timestamp,
-) -> Result<ObjId> {
+/// Creates the map of a new entity under `coll`. Its creation time is not
+/// stored: it is inside the (version 7) id, see [`EntityId::created_at`].
+pub(crate) fn create_entity(doc: &mut AutoCommit, coll: &ObjId, id: EntityId) -> Result<ObjId> {
     let obj = doc.put_object(coll, id.to_string(), ObjType::Map)?;
-    doc.put(&obj, "created_at", now.as_millis())?;
     Ok(obj)
 }
 
@@ -177,4 +172,61 @@ pub(crate) fn check_text(field: &'static str, s: &str, max: usize) -> Result<()>
         ));
     }
     Ok(())
+}
+
+/// One thing met while scanning a collection: a field of an entity's map, or
+/// a chunk of a text object held in one of its fields (task notes).
+pub(crate) enum Item<'x, 'a> {
+    /// `key` → `value` in the entity's own map.
+    Field(&'x str, &'x ValueRef<'a>),
+    /// A chunk of the text object stored under the entity's field `key`.
+    Text(&'x str, &'x str),
+}
+
+/// Visits every field of every entity in `coll` in one sequential pass and
+/// returns the entities' ids; `on_item` receives each entity's index in that list.
+///
+/// One `iter_at` over the collection is about twice as fast as a `map_range`
+/// per entity (25 vs 50-75 ms for 10,000 tasks, measured), because every
+/// per-object call seeks into the op set anew.
+pub(crate) fn scan_collection(
+    doc: &AutoCommit,
+    coll: &ObjId,
+    kind: &'static str,
+    mut on_item: impl FnMut(usize, Item<'_, '_>) -> Result<()>,
+) -> Result<Vec<EntityId>> {
+    use std::collections::HashMap;
+    let mut ids = Vec::new();
+    let mut entities: HashMap<ObjId, usize> = HashMap::new();
+    for item in doc.map_range(coll, ..) {
+        if !matches!(item.value, ValueRef::Object(ObjType::Map)) {
+            continue;
+        }
+        let id: EntityId = item
+            .key
+            .parse()
+            .map_err(|_| Error::Corrupt(format!("{kind} key {:?} is not a UUID", item.key)))?;
+        entities.insert(item.id(), ids.len());
+        ids.push(id);
+    }
+    // Nested objects (text) of an entity: their id → (entity index, field).
+    let mut children: HashMap<ObjId, (usize, String)> = HashMap::new();
+    for entry in doc.iter_at(coll, None) {
+        if *entry.obj == *coll {
+            continue;
+        }
+        if let Some(&index) = entities.get(&*entry.obj) {
+            if let automerge::iter::DocItem::Map(m) = &entry.item {
+                if let ValueRef::Object(_) = m.value {
+                    children.insert(m.id(), (index, m.key.to_string()));
+                }
+                on_item(index, Item::Field(&m.key, &m.value))?;
+            }
+        } else if let Some((index, key)) = children.get(&*entry.obj)
+            && let automerge::iter::DocItem::Text(span) = &entry.item
+        {
+            on_item(*index, Item::Text(key, span.as_str()))?;
+        }
+    }
+    Ok(ids)
 }

@@ -54,7 +54,7 @@ fn a_task_round_trips_every_field() {
     assert_eq!(task.due, Some(d("2026-11-27")));
     assert_eq!(task.scheduled, Some(d("2026-11-26")));
     assert!(task.important && !task.urgent);
-    assert_eq!(task.created_at, t(2));
+    assert_eq!(task.created_at, t(2), "from the version 7 id");
     // And after a save/load cycle.
     let bytes = doc.doc_mut().save();
     let loaded = TasksDoc::from_doc(LifeDoc::load(DocKind::Tasks, &bytes).unwrap()).unwrap();
@@ -463,7 +463,8 @@ fn checklist_items_are_edited_by_id_across_devices() {
     let (mut a, mut b) = two_devices(&mut origin);
     a.add_checklist_item(t(2), id, "charger").unwrap();
     b.add_checklist_item(t(2), id, "socks").unwrap();
-    b.set_checklist_item_done(t(3), id, passport, true).unwrap();
+    b.update_checklist_item(t(3), id, passport, None, Some(true))
+        .unwrap();
     sync(&mut a, &mut b);
     let list = a.task(id).unwrap().checklist;
     assert_eq!(list.len(), 3);
@@ -473,6 +474,100 @@ fn checklist_items_are_edited_by_id_across_devices() {
     a.remove_checklist_item(t(4), id, passport).unwrap();
     assert_eq!(a.task(id).unwrap().checklist.len(), 2);
     assert!(a.remove_checklist_item(t(5), id, passport).is_err());
+}
+
+#[test]
+fn checklist_items_move_and_concurrent_moves_converge() {
+    let mut origin = TasksDoc::new();
+    let id = origin
+        .add_task(
+            t(1),
+            NewTask {
+                title: "Trip".into(),
+                checklist: vec!["a".into(), "b".into(), "c".into()],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let ids: Vec<EntityId> = origin
+        .task(id)
+        .unwrap()
+        .checklist
+        .iter()
+        .map(|i| i.id)
+        .collect();
+    origin.move_checklist_item(t(2), id, ids[2], None).unwrap();
+    let texts = |d: &TasksDoc| {
+        d.task(id)
+            .unwrap()
+            .checklist
+            .iter()
+            .map(|i| i.text.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(texts(&origin), vec!["c", "a", "b"]);
+    origin
+        .move_checklist_item(t(3), id, ids[2], Some(ids[1]))
+        .unwrap();
+    assert_eq!(texts(&origin), vec!["a", "b", "c"]);
+    // Two devices move the same item to different places: one place wins, nothing duplicates.
+    let (mut a, mut b) = two_devices(&mut origin);
+    a.move_checklist_item(t(4), id, ids[0], Some(ids[2]))
+        .unwrap();
+    b.move_checklist_item(t(4), id, ids[0], Some(ids[1]))
+        .unwrap();
+    b.update_checklist_item(t(5), id, ids[0], Some("A"), None)
+        .unwrap();
+    sync(&mut a, &mut b);
+    assert_eq!(texts(&a), texts(&b));
+    assert_eq!(texts(&a).len(), 3);
+    assert!(texts(&a).contains(&"A".to_string()));
+    // Removing on one device while the other edits: the edit wins and the item stays.
+    let (mut a, mut b) = two_devices(&mut a);
+    a.remove_checklist_item(t(6), id, ids[1]).unwrap();
+    b.update_checklist_item(t(6), id, ids[1], Some("kept"), None)
+        .unwrap();
+    sync(&mut a, &mut b);
+    assert!(texts(&a).contains(&"kept".to_string()));
+    assert_eq!(texts(&a), texts(&b));
+    assert!(matches!(
+        a.update_checklist_item(t(7), id, EntityId::generate(t(7)), Some("x"), None),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        a.update_checklist_item(t(7), id, ids[0], Some(" "), None),
+        Err(Error::Invalid {
+            field: "checklist",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn open_tasks_skips_done_ones() {
+    let mut doc = TasksDoc::new();
+    let a = doc
+        .add_task(
+            t(1),
+            NewTask {
+                title: "open".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let b = doc
+        .add_task(
+            t(1),
+            NewTask {
+                title: "done".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    doc.complete_task(t(2), b, d("2026-11-26")).unwrap();
+    let open: Vec<EntityId> = doc.open_tasks().unwrap().iter().map(|t| t.id).collect();
+    assert_eq!(open, vec![a]);
+    assert_eq!(doc.tasks().unwrap().len(), 2);
 }
 
 #[test]
@@ -492,4 +587,63 @@ fn deleting_a_project_leaves_its_tasks_without_one() {
     doc.delete_project(t(3), p).unwrap();
     assert_eq!(doc.task(id).unwrap().project, None);
     assert!(doc.projects().unwrap().is_empty());
+}
+
+#[test]
+fn first_notes_written_on_two_devices_resolve_to_one_text_everywhere() {
+    let mut origin = TasksDoc::new();
+    let id = origin
+        .add_task(
+            t(1),
+            NewTask {
+                title: "x".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(origin.task(id).unwrap().notes, "");
+    let (mut a, mut b) = two_devices(&mut origin);
+    a.update_task(
+        t(2),
+        id,
+        TaskPatch {
+            notes: Some("from A".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    b.update_task(
+        t(2),
+        id,
+        TaskPatch {
+            notes: Some("from B".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    sync(&mut a, &mut b);
+    let notes = a.task(id).unwrap().notes;
+    assert_eq!(notes, b.task(id).unwrap().notes);
+    assert!(notes == "from A" || notes == "from B");
+    // From then on, concurrent edits merge as text.
+    a.update_task(
+        t(3),
+        id,
+        TaskPatch {
+            notes: Some(format!("{notes}!")),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    b.update_task(
+        t(3),
+        id,
+        TaskPatch {
+            notes: Some(format!(">{notes}")),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    sync(&mut a, &mut b);
+    assert_eq!(a.task(id).unwrap().notes, format!(">{notes}!"));
 }

@@ -100,7 +100,7 @@ fn attach_refuses_documents_that_are_not_listed_or_of_the_wrong_kind() {
 }
 
 #[test]
-fn expenses_land_in_the_ledger_of_their_year_and_move_with_their_date() {
+fn expenses_land_in_the_ledger_of_their_month_and_move_with_their_date() {
     let mut data = UserData::create(DocumentId::generate(), t(1)).unwrap();
     let (id, created) = data
         .add_expense(
@@ -120,14 +120,14 @@ fn expenses_land_in_the_ledger_of_their_year_and_move_with_their_date() {
             t(2),
             NewExpense {
                 amount: eur(100),
-                date: d("2026-01-01"),
+                date: d("2026-12-01"),
                 category: None,
                 payee: None,
                 note: None,
             },
         )
         .unwrap();
-    assert_eq!(again, None, "one ledger per year");
+    assert_eq!(again, None, "one ledger per month");
     let moved = data
         .update_expense(
             t(3),
@@ -372,7 +372,7 @@ fn monthly_report_reads_back_to_the_first_budget() {
     assert_eq!(
         r.lines[0].carried,
         Some(eur(7_500)),
-        "carry crosses the year's ledger boundary"
+        "carry crosses ledgers and years"
     );
     assert_eq!(r.lines[0].remaining, Some(eur(16_500)));
 }
