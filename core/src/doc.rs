@@ -19,7 +19,6 @@ use crate::time::Timestamp;
 pub struct LifeDoc {
     doc: AutoCommit,
     kind: DocKind,
-    version: u64,
 }
 
 impl LifeDoc {
@@ -34,7 +33,6 @@ impl LifeDoc {
         LifeDoc {
             doc: schema::genesis(kind, month),
             kind,
-            version: SCHEMA_VERSION,
         }
     }
 
@@ -63,7 +61,7 @@ impl LifeDoc {
                 kind.map_or("an unknown kind".to_string(), |k| k.to_string())
             )));
         }
-        let version = read_version(&doc)?
+        read_version(&doc)?
             .ok_or_else(|| Error::Corrupt("schema_version is missing or not a number".into()))?;
         // Loading resets the actor to a random one; make that explicit: this
         // device's edits must never reuse another session's actor.
@@ -71,7 +69,6 @@ impl LifeDoc {
         Ok(LifeDoc {
             doc,
             kind: expected,
-            version,
         })
     }
 
@@ -80,14 +77,17 @@ impl LifeDoc {
         self.kind
     }
 
-    /// The schema version recorded in the document.
+    /// The schema version recorded in the document, read live: remote changes
+    /// from a newer device (however they were applied) are taken into account.
     pub fn schema_version(&self) -> u64 {
-        self.version
+        // A document that loaded had a version; one that lost it since is
+        // treated as unknown and so too new to edit.
+        read_version(&self.doc).ok().flatten().unwrap_or(u64::MAX)
     }
 
     /// Whether this build may edit the document (false when it is from a newer schema).
     pub fn is_writable(&self) -> bool {
-        self.version <= SCHEMA_VERSION
+        self.schema_version() <= SCHEMA_VERSION
     }
 
     /// The Automerge document, for reading, sync and storage.
@@ -116,16 +116,16 @@ impl LifeDoc {
         self.doc
             .load_incremental(bytes)
             .map_err(|e| Error::Corrupt(e.to_string()))?;
-        self.refresh_version()
+        Ok(())
     }
 
     /// Merges every change of `other` (another copy of the same document) into this one.
     pub fn merge(&mut self, other: &mut LifeDoc) -> Result<()> {
         self.doc.merge(&mut other.doc)?;
-        self.refresh_version()
+        Ok(())
     }
 
-    /// The current heads, as hex strings: equal heads mean equal documents.
+    /// The current heads: two copies with equal heads hold equal documents.
     pub fn heads(&mut self) -> Vec<automerge::ChangeHash> {
         self.doc.get_heads()
     }
@@ -150,7 +150,7 @@ impl LifeDoc {
         if !self.is_writable() {
             return Err(Error::SchemaTooNew {
                 kind: self.kind,
-                found: self.version,
+                found: self.schema_version(),
                 supported: SCHEMA_VERSION,
             });
         }
@@ -165,15 +165,6 @@ impl LifeDoc {
                 Err(e)
             }
         }
-    }
-
-    /// Re-reads `schema_version` after remote changes arrived: a newer device
-    /// may have migrated the document, which makes this copy read-only.
-    fn refresh_version(&mut self) -> Result<()> {
-        if let Some(version) = read_version(&self.doc)? {
-            self.version = version;
-        }
-        Ok(())
     }
 }
 
@@ -193,7 +184,6 @@ pub(crate) fn set_schema_version(doc: &mut LifeDoc, version: u64) -> Result<()> 
     use automerge::transaction::Transactable;
     doc.doc.put(ROOT, "schema_version", version)?;
     doc.doc.commit();
-    doc.version = version;
     Ok(())
 }
 
@@ -242,6 +232,17 @@ mod tests {
         assert!(matches!(err, Error::SchemaTooNew { found, .. } if found == SCHEMA_VERSION + 1));
         assert!(err.to_string().contains("update LifeOS"));
         assert_eq!(loaded.heads(), before);
+    }
+
+    #[test]
+    fn a_copy_turns_read_only_when_a_newer_version_arrives_over_sync() {
+        let mut newer = LifeDoc::new(DocKind::Tasks);
+        let mut older = LifeDoc::load(DocKind::Tasks, &newer.save()).unwrap();
+        set_schema_version(&mut newer, SCHEMA_VERSION + 1).unwrap();
+        let changes = newer.automerge_mut().get_changes(&[]);
+        older.automerge_mut().apply_changes(changes).unwrap();
+        assert!(!older.is_writable());
+        assert!(older.edit(Timestamp::from_millis(1), |_| Ok(())).is_err());
     }
 
     #[test]

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole LifeOS test suite, as CI runs it: formatting, lints, every test of
+# every crate, and the browser (wasm32) build of the core. Installs what it
+# needs on a fresh machine (the wasm target) and stops at the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "toolchain: wasm32 target"
+if command -v rustup >/dev/null 2>&1; then
+  rustup target add wasm32-unknown-unknown
+fi
+
+step "format"
+cargo fmt --all -- --check
+
+step "lint"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "tests"
+cargo test --workspace --locked
+
+step "wasm build of lifeos-core and the web client crate"
+cargo build --locked --target wasm32-unknown-unknown -p lifeos-core -p lifeos-client-wasm
