@@ -21,5 +21,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "tests"
 cargo test --workspace --locked
 
+step "docs (broken links and malformed doc comments fail)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+
 step "wasm build of lifeos-core and the web client crate"
 cargo build --locked --target wasm32-unknown-unknown -p lifeos-core -p lifeos-client-wasm

@@ -14,6 +14,55 @@ use crate::error::{Error, Result};
 use crate::schema::{self, DocKind, SCHEMA_VERSION};
 use crate::time::Timestamp;
 
+/// Fails unless `doc` is of `kind`: typed documents only wrap their own kind.
+pub(crate) fn expect_kind(doc: &LifeDoc, kind: DocKind) -> Result<()> {
+    if doc.kind() != kind {
+        return Err(Error::Corrupt(format!(
+            "expected a {kind} document, found {}",
+            doc.kind()
+        )));
+    }
+    Ok(())
+}
+
+/// The constructors and accessors every typed document (a struct with one
+/// field `doc: LifeDoc`) shares.
+macro_rules! typed_document {
+    ($name:ident, $kind:expr) => {
+        impl $name {
+            #[doc = concat!("A new, empty document of this kind (`", stringify!($kind), "`).")]
+            pub fn new() -> Self {
+                $name {
+                    doc: $crate::doc::LifeDoc::new($kind),
+                }
+            }
+
+            /// Wraps a loaded document, checking its kind.
+            pub fn from_doc(doc: $crate::doc::LifeDoc) -> $crate::error::Result<Self> {
+                $crate::doc::expect_kind(&doc, $kind)?;
+                Ok($name { doc })
+            }
+
+            /// The underlying document, for sync and storage.
+            pub fn doc(&self) -> &$crate::doc::LifeDoc {
+                &self.doc
+            }
+
+            /// The underlying document, mutable, for sync and storage.
+            pub fn doc_mut(&mut self) -> &mut $crate::doc::LifeDoc {
+                &mut self.doc
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+    };
+}
+pub(crate) use typed_document;
+
 /// One LifeOS Automerge document.
 #[derive(Debug)]
 pub struct LifeDoc {

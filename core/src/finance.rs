@@ -108,35 +108,9 @@ pub struct FinanceDoc {
     doc: LifeDoc,
 }
 
+crate::doc::typed_document!(FinanceDoc, DocKind::Finance);
+
 impl FinanceDoc {
-    /// A new, empty finance document.
-    pub fn new() -> Self {
-        FinanceDoc {
-            doc: LifeDoc::new(DocKind::Finance),
-        }
-    }
-
-    /// Wraps a loaded document, checking its kind.
-    pub fn from_doc(doc: LifeDoc) -> Result<Self> {
-        if doc.kind() != DocKind::Finance {
-            return Err(Error::Corrupt(format!(
-                "expected a finance document, found {}",
-                doc.kind()
-            )));
-        }
-        Ok(FinanceDoc { doc })
-    }
-
-    /// The underlying document.
-    pub fn doc(&self) -> &LifeDoc {
-        &self.doc
-    }
-
-    /// The underlying document, mutable.
-    pub fn doc_mut(&mut self) -> &mut LifeDoc {
-        &mut self.doc
-    }
-
     /// Adds a category; returns its id.
     pub fn add_category(&mut self, now: Timestamp, name: &str, rollover: bool) -> Result<EntityId> {
         let name = clean_name("name", name, MAX_NAME)?;
@@ -266,12 +240,6 @@ impl FinanceDoc {
     }
 }
 
-impl Default for FinanceDoc {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 /// The typed view of a `ledger` document: the expenses of one calendar month.
 #[derive(Debug)]
 pub struct LedgerDoc {
@@ -290,12 +258,7 @@ impl LedgerDoc {
 
     /// Wraps a loaded document, checking its kind and reading its month.
     pub fn from_doc(doc: LifeDoc) -> Result<Self> {
-        if doc.kind() != DocKind::Ledger {
-            return Err(Error::Corrupt(format!(
-                "expected a ledger document, found {}",
-                doc.kind()
-            )));
-        }
+        crate::doc::expect_kind(&doc, DocKind::Ledger)?;
         let month = match doc.automerge().get(ROOT, "month")? {
             Some((v, _)) => v.as_str().and_then(|m| m.parse::<Month>().ok()),
             None => None,

@@ -220,35 +220,9 @@ pub struct HabitsDoc {
     doc: LifeDoc,
 }
 
+crate::doc::typed_document!(HabitsDoc, DocKind::Habits);
+
 impl HabitsDoc {
-    /// A new, empty habits document.
-    pub fn new() -> Self {
-        HabitsDoc {
-            doc: LifeDoc::new(DocKind::Habits),
-        }
-    }
-
-    /// Wraps a loaded document, checking that it is a habits document.
-    pub fn from_doc(doc: LifeDoc) -> Result<Self> {
-        if doc.kind() != DocKind::Habits {
-            return Err(Error::Corrupt(format!(
-                "expected a habits document, found {}",
-                doc.kind()
-            )));
-        }
-        Ok(HabitsDoc { doc })
-    }
-
-    /// The underlying document (sync, storage).
-    pub fn doc(&self) -> &LifeDoc {
-        &self.doc
-    }
-
-    /// The underlying document, mutable (sync, storage).
-    pub fn doc_mut(&mut self) -> &mut LifeDoc {
-        &mut self.doc
-    }
-
     /// Adds a habit; returns its id.
     pub fn add_habit(&mut self, now: Timestamp, new: NewHabit) -> Result<EntityId> {
         let name = clean_name("name", &new.name, MAX_NAME)?;
@@ -416,12 +390,6 @@ impl HabitsDoc {
     fn habit_obj(&self, id: EntityId) -> Result<ObjId> {
         let habits = self.doc.collection("habits")?;
         live_entity(self.doc.automerge(), &habits, "habit", id)
-    }
-}
-
-impl Default for HabitsDoc {
-    fn default() -> Self {
-        Self::new()
     }
 }
 

@@ -100,35 +100,9 @@ pub struct RootDoc {
     doc: LifeDoc,
 }
 
+crate::doc::typed_document!(RootDoc, DocKind::Root);
+
 impl RootDoc {
-    /// A new root document.
-    pub fn new() -> Self {
-        RootDoc {
-            doc: LifeDoc::new(DocKind::Root),
-        }
-    }
-
-    /// Wraps a loaded document, checking its kind.
-    pub fn from_doc(doc: LifeDoc) -> Result<Self> {
-        if doc.kind() != DocKind::Root {
-            return Err(Error::Corrupt(format!(
-                "expected a root document, found {}",
-                doc.kind()
-            )));
-        }
-        Ok(RootDoc { doc })
-    }
-
-    /// The underlying document.
-    pub fn doc(&self) -> &LifeDoc {
-        &self.doc
-    }
-
-    /// The underlying document, mutable.
-    pub fn doc_mut(&mut self) -> &mut LifeDoc {
-        &mut self.doc
-    }
-
     /// Lists `id` as one of the user's documents.
     pub fn register(&mut self, now: Timestamp, id: DocumentId, role: DocRole) -> Result<()> {
         let documents = self.doc.collection("documents")?;
@@ -198,6 +172,15 @@ impl RootDoc {
                 format!("{tz:?} is not an IANA time zone name"),
             ));
         }
+        #[cfg(feature = "tz")]
+        if let Some(tz) = &patch.timezone
+            && !crate::time::is_known_zone(tz)
+        {
+            return Err(Error::invalid(
+                "timezone",
+                format!("{tz:?} is not a known IANA time zone"),
+            ));
+        }
         if patch.urgent_within_days.is_some_and(|d| d > 365) {
             return Err(Error::invalid("urgent_within_days", "must be 0 to 365"));
         }
@@ -217,11 +200,5 @@ impl RootDoc {
             }
             Ok(())
         })
-    }
-}
-
-impl Default for RootDoc {
-    fn default() -> Self {
-        Self::new()
     }
 }

@@ -235,35 +235,9 @@ pub struct TasksDoc {
     doc: LifeDoc,
 }
 
+crate::doc::typed_document!(TasksDoc, DocKind::Tasks);
+
 impl TasksDoc {
-    /// A new, empty tasks document.
-    pub fn new() -> Self {
-        TasksDoc {
-            doc: LifeDoc::new(DocKind::Tasks),
-        }
-    }
-
-    /// Wraps a loaded document, checking that it is a tasks document.
-    pub fn from_doc(doc: LifeDoc) -> Result<Self> {
-        if doc.kind() != DocKind::Tasks {
-            return Err(Error::Corrupt(format!(
-                "expected a tasks document, found {}",
-                doc.kind()
-            )));
-        }
-        Ok(TasksDoc { doc })
-    }
-
-    /// The underlying document (sync, storage).
-    pub fn doc(&self) -> &LifeDoc {
-        &self.doc
-    }
-
-    /// The underlying document, mutable (sync, storage).
-    pub fn doc_mut(&mut self) -> &mut LifeDoc {
-        &mut self.doc
-    }
-
     /// Adds a task; returns its id.
     pub fn add_task(&mut self, now: Timestamp, new: NewTask) -> Result<EntityId> {
         let title = clean_name("title", &new.title, MAX_TITLE)?;
@@ -757,12 +731,6 @@ impl TasksDoc {
 
     fn live_project_ids(&self) -> Result<Vec<EntityId>> {
         Ok(self.projects()?.into_iter().map(|p| p.id).collect())
-    }
-}
-
-impl Default for TasksDoc {
-    fn default() -> Self {
-        Self::new()
     }
 }
 

@@ -233,6 +233,14 @@ impl UserData {
         self.root.settings()
     }
 
+    /// The user's calendar date at `now`: in the time zone of their settings,
+    /// or in `device_zone` (the device's own IANA zone) when they chose none.
+    #[cfg(feature = "tz")]
+    pub fn local_today(&self, now: Timestamp, device_zone: &str) -> Result<Date> {
+        let settings = self.settings()?;
+        crate::time::today_in(settings.timezone.as_deref().unwrap_or(device_zone), now)
+    }
+
     /// Changes settings.
     pub fn update_settings(&mut self, now: Timestamp, patch: SettingsPatch) -> Result<()> {
         self.root.update_settings(now, patch)

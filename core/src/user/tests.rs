@@ -419,3 +419,61 @@ fn settings_defaults_and_validation() {
         .is_err()
     );
 }
+
+#[cfg(feature = "tz")]
+#[test]
+fn today_follows_the_users_time_zone_across_daylight_saving() {
+    let mut data = UserData::create(DocumentId::generate(), t(1)).unwrap();
+    // 2026-03-29 00:30 in Berlin (just after midnight, DST starts at 02:00) is 23:30 UTC the day before.
+    let now = Timestamp::from_millis(
+        chrono::DateTime::parse_from_rfc3339("2026-03-28T23:30:00Z")
+            .unwrap()
+            .timestamp_millis(),
+    );
+    assert_eq!(
+        data.local_today(now, "UTC").unwrap(),
+        d("2026-03-28"),
+        "no zone chosen: the device's"
+    );
+    data.update_settings(
+        t(2),
+        SettingsPatch {
+            timezone: Some("Europe/Berlin".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(data.local_today(now, "UTC").unwrap(), d("2026-03-29"));
+    let task = data
+        .add_task(
+            t(3),
+            NewTask {
+                title: "due Sunday".into(),
+                due: Some(d("2026-03-29")),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let today = data.today(data.local_today(now, "UTC").unwrap()).unwrap();
+    assert_eq!(
+        today
+            .due_today
+            .iter()
+            .map(|e| e.task.id)
+            .collect::<Vec<_>>(),
+        vec![task]
+    );
+    assert!(matches!(
+        data.update_settings(
+            t(4),
+            SettingsPatch {
+                timezone: Some("Europe/Atlantis".into()),
+                ..Default::default()
+            }
+        ),
+        Err(Error::Invalid {
+            field: "timezone",
+            ..
+        })
+    ));
+}
