@@ -30,6 +30,7 @@ pub mod money;
 pub mod position;
 pub mod root;
 pub mod schema;
+pub mod sync;
 pub mod tasks;
 pub mod time;
 pub mod today;

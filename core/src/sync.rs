@@ -1,0 +1,13 @@
+//! The automerge-repo network protocol, version "1", sans-IO.
+//!
+//! [`message`] defines the messages, [`codec`] turns them into CBOR frames
+//! and back. The protocol engines that drive connections and per-document
+//! sync over `automerge::sync` build on these. Nothing here touches a socket,
+//! a clock or a thread: callers feed in frames and get out frames to send.
+//! See docs/protocol.md.
+
+pub mod codec;
+pub mod message;
+
+pub use codec::{DEFAULT_MAX_FRAME, DecodeError, decode, encode};
+pub use message::{Message, PROTOCOL_VERSION, PeerId, PeerMetadata, RemoteHeads, StorageId};
