@@ -7,7 +7,11 @@
 //! See docs/protocol.md.
 
 pub mod codec;
+pub mod document;
 pub mod message;
 
 pub use codec::{DEFAULT_MAX_FRAME, DecodeError, decode, encode};
+pub use document::{
+    CommitTicket, DocSync, Durability, Output, PeerStatus, PersistRequest, SyncError,
+};
 pub use message::{Message, PROTOCOL_VERSION, PeerId, PeerMetadata, RemoteHeads, StorageId};

@@ -1,0 +1,286 @@
+use std::collections::{BTreeSet, VecDeque};
+
+use automerge::transaction::Transactable;
+use automerge::{ROOT, ReadDoc};
+
+use super::*;
+
+fn peer(s: &str) -> PeerId {
+    PeerId::new(s).unwrap()
+}
+
+/// A relay and some devices syncing one document, with a message queue.
+struct Net {
+    id: DocumentId,
+    relay: (AutoCommit, DocSync),
+    devices: Vec<(PeerId, AutoCommit, DocSync)>,
+    queue: VecDeque<(PeerId, PeerId, Message)>,
+    /// Tickets the relay's storage has not confirmed yet.
+    pending: VecDeque<CommitTicket>,
+    /// Every change hash the relay's storage confirmed.
+    stored: BTreeSet<ChangeHash>,
+    /// Hashes handed to storage, by ticket, until confirmed.
+    in_storage_queue: Vec<Vec<ChangeHash>>,
+}
+
+impl Net {
+    fn new(devices: usize) -> Self {
+        let id = DocumentId::generate();
+        let relay_id = peer("relay");
+        let mut net = Net {
+            id,
+            relay: (
+                AutoCommit::new(),
+                DocSync::new(id, relay_id.clone(), Durability::CommitFirst, vec![]),
+            ),
+            devices: Vec::new(),
+            queue: VecDeque::new(),
+            pending: VecDeque::new(),
+            stored: BTreeSet::new(),
+            in_storage_queue: Vec::new(),
+        };
+        for i in 0..devices {
+            let name = peer(&format!("device-{i}"));
+            let mut sync = DocSync::new(id, name.clone(), Durability::Immediate, vec![]);
+            let mut doc = AutoCommit::new();
+            let out = sync.add_peer(&mut doc, relay_id.clone());
+            net.devices.push((name.clone(), doc, sync));
+            net.route(&name, out);
+            let (doc, sync) = (&mut net.relay.0, &mut net.relay.1);
+            let out = sync.add_peer(doc, name.clone());
+            net.route(&relay_id, out);
+        }
+        net
+    }
+
+    fn route(&mut self, from: &PeerId, outputs: Vec<Output>) {
+        for o in outputs {
+            match o {
+                Output::Send { to, message } => {
+                    if from.as_str() == "relay" {
+                        self.check_durable(&message);
+                    }
+                    self.queue.push_back((from.clone(), to, message));
+                }
+                Output::Persist(p) => {
+                    assert_eq!(
+                        from.as_str(),
+                        "relay",
+                        "devices never persist through the engine"
+                    );
+                    self.in_storage_queue
+                        .push(p.changes.iter().map(|(h, _)| *h).collect());
+                    self.pending.push_back(p.ticket);
+                }
+                Output::Changed | Output::Unavailable { .. } => {}
+            }
+        }
+    }
+
+    /// The contract: whatever heads the relay advertises are stored.
+    fn check_durable(&self, message: &Message) {
+        if let Message::Sync { data, .. } | Message::Request { data, .. } = message {
+            let m = sync::Message::decode(data).unwrap();
+            for h in &m.heads {
+                assert!(
+                    self.stored.contains(h),
+                    "relay advertised {h} before it was committed"
+                );
+            }
+        }
+    }
+
+    /// Confirms the oldest pending commit.
+    fn commit_one(&mut self) -> bool {
+        let Some(ticket) = self.pending.pop_front() else {
+            return false;
+        };
+        let hashes = self.in_storage_queue.remove(0);
+        self.stored.extend(hashes);
+        let out = self.relay.1.committed(&mut self.relay.0, ticket);
+        self.route(&peer("relay"), out);
+        true
+    }
+
+    fn deliver_one(&mut self) -> bool {
+        let Some((from, to, message)) = self.queue.pop_front() else {
+            return false;
+        };
+        let out = if to.as_str() == "relay" {
+            self.relay
+                .1
+                .receive(&mut self.relay.0, &from, &message)
+                .unwrap()
+        } else {
+            let d = self.devices.iter_mut().find(|(n, _, _)| *n == to).unwrap();
+            d.2.receive(&mut d.1, &from, &message).unwrap()
+        };
+        self.route(&to, out);
+        true
+    }
+
+    fn settle(&mut self) {
+        while self.deliver_one() || self.commit_one() {}
+    }
+
+    fn edit(&mut self, device: usize, key: &str, value: i64) {
+        let (name, doc, sync) = &mut self.devices[device];
+        doc.put(ROOT, key, value).unwrap();
+        let out = sync.local_change(doc);
+        let name = name.clone();
+        self.route(&name, out);
+    }
+}
+
+#[test]
+fn devices_converge_through_a_relay_that_commits_first() {
+    let mut net = Net::new(3);
+    net.settle();
+    for i in 0..30 {
+        net.edit(i % 3, &format!("k{}", i % 7), i as i64);
+        if i % 4 == 0 {
+            net.deliver_one();
+        }
+    }
+    net.settle();
+    let relay_heads = net.relay.0.get_heads();
+    for (_, doc, _) in &mut net.devices {
+        assert_eq!(doc.get_heads(), relay_heads);
+    }
+    assert_eq!(net.relay.0.length(ROOT), 7);
+    assert!(!net.relay.1.has_uncommitted());
+}
+
+#[test]
+fn nothing_leaves_the_relay_until_storage_confirms() {
+    let mut net = Net::new(2);
+    net.settle();
+    net.edit(0, "a", 1);
+    // Deliver the device's message to the relay, but commit nothing.
+    while net.deliver_one() {}
+    assert_eq!(net.pending.len(), 1, "the change was handed to storage");
+    assert!(
+        net.queue.is_empty(),
+        "and nothing was sent, not even the reply to the sender"
+    );
+    assert!(net.relay.1.has_uncommitted());
+    assert!(net.commit_one());
+    assert!(!net.queue.is_empty(), "released once committed");
+    net.settle();
+    assert_eq!(
+        net.devices[1].1.get(ROOT, "a").unwrap().unwrap().0.as_i64(),
+        Some(1)
+    );
+}
+
+#[test]
+fn a_direct_edit_of_the_relay_document_is_still_persisted_first() {
+    let mut net = Net::new(1);
+    net.settle();
+    // A caller that changes the relay's document and forgets to say so...
+    net.relay.0.put(ROOT, "server", 1).unwrap();
+    net.relay.0.commit();
+    // ...and then triggers a message for another reason.
+    net.edit(0, "device", 2);
+    net.settle();
+    assert_eq!(net.devices[0].1.get_heads(), net.relay.0.get_heads());
+    // check_durable ran on every message the relay sent.
+}
+
+#[test]
+fn a_device_without_the_document_requests_it() {
+    let id = DocumentId::generate();
+    let mut empty = AutoCommit::new();
+    let mut sync = DocSync::new(id, peer("device"), Durability::Immediate, vec![]);
+    let out = sync.add_peer(&mut empty, peer("relay"));
+    assert!(matches!(
+        &out[..],
+        [Output::Send {
+            message: Message::Request { .. },
+            ..
+        }]
+    ));
+    let mut full = AutoCommit::new();
+    full.put(ROOT, "x", 1).unwrap();
+    let mut sync = DocSync::new(id, peer("device"), Durability::Immediate, vec![]);
+    let out = sync.add_peer(&mut full, peer("relay"));
+    assert!(matches!(
+        &out[..],
+        [Output::Send {
+            message: Message::Sync { .. },
+            ..
+        }]
+    ));
+}
+
+#[test]
+fn corrupt_sync_data_is_an_error_and_changes_nothing() {
+    let id = DocumentId::generate();
+    let mut doc = AutoCommit::new();
+    doc.put(ROOT, "x", 1).unwrap();
+    let heads = doc.get_heads();
+    let mut sync = DocSync::new(id, peer("relay"), Durability::CommitFirst, heads.clone());
+    let bad = Message::Sync {
+        document_id: id,
+        sender_id: peer("d"),
+        target_id: peer("relay"),
+        data: vec![0x42, 0xff, 0xff, 0xff],
+    };
+    assert!(matches!(
+        sync.receive(&mut doc, &peer("d"), &bad),
+        Err(SyncError::CorruptSyncData { .. })
+    ));
+    assert_eq!(doc.get_heads(), heads);
+    let other = Message::Sync {
+        document_id: DocumentId::generate(),
+        sender_id: peer("d"),
+        target_id: peer("relay"),
+        data: vec![0x42],
+    };
+    assert!(matches!(
+        sync.receive(&mut doc, &peer("d"), &other),
+        Err(SyncError::NotForThisDocument("sync"))
+    ));
+}
+
+#[test]
+fn ephemeral_messages_reach_the_other_peers_only() {
+    let mut net = Net::new(3);
+    net.settle();
+    let msg = Message::Ephemeral {
+        document_id: net.id,
+        sender_id: peer("device-0"),
+        target_id: peer("relay"),
+        count: 1,
+        session_id: "s".into(),
+        data: vec![0xa0],
+    };
+    let out = net
+        .relay
+        .1
+        .receive(&mut net.relay.0, &peer("device-0"), &msg)
+        .unwrap();
+    let targets: Vec<String> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Send { to, .. } => Some(to.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(targets, vec!["device-1", "device-2"]);
+}
+
+#[test]
+fn unconfirmed_changes_count_down_as_the_relay_confirms() {
+    let mut net = Net::new(1);
+    net.settle();
+    let relay = peer("relay");
+    for i in 0..5 {
+        net.edit(0, "k", i);
+    }
+    let (_, doc, sync) = &mut net.devices[0];
+    assert!(sync.unconfirmed_changes(doc, &relay) >= 1);
+    net.settle();
+    let (_, doc, sync) = &mut net.devices[0];
+    assert_eq!(sync.unconfirmed_changes(doc, &relay), 0);
+}
