@@ -7,11 +7,15 @@
 //! See docs/protocol.md.
 
 pub mod codec;
+pub mod connection;
 pub mod document;
+pub mod hub;
 pub mod message;
 
 pub use codec::{DEFAULT_MAX_FRAME, DecodeError, decode, encode};
+pub use connection::{ClientConnection, Event, ServerConnection, Violation};
 pub use document::{
     CommitTicket, DocSync, Durability, Output, PeerStatus, PersistRequest, SyncError,
 };
+pub use hub::{Access, Authorize, Hub, HubOutput, LoadError};
 pub use message::{Message, PROTOCOL_VERSION, PeerId, PeerMetadata, RemoteHeads, StorageId};
