@@ -6,12 +6,14 @@
 //! a clock or a thread: callers feed in frames and get out frames to send.
 //! See docs/protocol.md.
 
+pub mod client;
 pub mod codec;
 pub mod connection;
 pub mod document;
 pub mod hub;
 pub mod message;
 
+pub use client::{Client, ClientOutput, Documents};
 pub use codec::{DEFAULT_MAX_FRAME, DecodeError, decode, encode};
 pub use connection::{ClientConnection, Event, ServerConnection, Violation};
 pub use document::{
