@@ -13,7 +13,7 @@ use automerge::{AutoCommit, ChangeHash, ROOT};
 use lifeos_core::DocumentId;
 use lifeos_core::sync::{
     Access, Client, ClientConnection, ClientOutput, DEFAULT_MAX_FRAME, Durability, Event, Hub,
-    HubOutput, Message, PeerId, PeerMetadata, PersistRequest, ServerConnection, decode, encode,
+    HubOutput, Message, PeerId, PeerMetadata, PersistRequest, ServerConnection, encode,
 };
 use proptest::prelude::*;
 
