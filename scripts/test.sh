@@ -21,6 +21,10 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "tests"
 cargo test --workspace --locked
 
+step "interop: real @automerge/automerge-repo peers against the protocol engine"
+cargo build --locked -p lifeos-core --example protocol_relay
+(cd interop/automerge-repo && npm ci --no-audit --no-fund --silent && npm test)
+
 step "docs (broken links and malformed doc comments fail)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 
