@@ -13,7 +13,8 @@ use std::io::{BufRead, Write};
 use automerge::AutoCommit;
 use lifeos_core::DocumentId;
 use lifeos_core::sync::{
-    Access, DEFAULT_MAX_FRAME, Durability, Event, Hub, HubOutput, PeerId, PeerMetadata, ServerConnection, StorageId, encode,
+    Access, DEFAULT_MAX_FRAME, Durability, Event, Hub, HubOutput, PeerId, PeerMetadata,
+    ServerConnection, StorageId, encode,
 };
 
 type Auth = fn(&PeerId, &DocumentId) -> Access;
@@ -32,11 +33,16 @@ struct Relay {
 impl Relay {
     fn send(&mut self, conn: &str, frame: &[u8]) {
         let hex: String = frame.iter().map(|b| format!("{b:02x}")).collect();
-        writeln!(self.out, "{conn} {hex}").and_then(|_| self.out.flush()).expect("stdout closed");
+        writeln!(self.out, "{conn} {hex}")
+            .and_then(|_| self.out.flush())
+            .expect("stdout closed");
     }
 
     fn connection_of(&self, peer: &PeerId) -> Option<String> {
-        self.connections.iter().find(|(_, c)| c.remote() == Some(peer)).map(|(k, _)| k.clone())
+        self.connections
+            .iter()
+            .find(|(_, c)| c.remote() == Some(peer))
+            .map(|(k, _)| k.clone())
     }
 
     fn run(&mut self, outputs: Vec<HubOutput>) {
@@ -50,12 +56,18 @@ impl Relay {
                 }
                 HubOutput::Load { document } => {
                     let bytes = self.storage.get_mut(&document).map(AutoCommit::save);
-                    queue.extend(self.hub.loaded(document, bytes.as_deref()).expect("in-memory storage is never corrupt"));
+                    queue.extend(
+                        self.hub
+                            .loaded(document, bytes.as_deref())
+                            .expect("in-memory storage is never corrupt"),
+                    );
                 }
                 HubOutput::Persist { request, .. } => {
                     let stored = self.storage.entry(request.document).or_default();
                     for (_, bytes) in &request.changes {
-                        stored.load_incremental(bytes).expect("changes from the engine load");
+                        stored
+                            .load_incremental(bytes)
+                            .expect("changes from the engine load");
                     }
                     queue.extend(self.hub.committed(request.document, request.ticket));
                 }
@@ -66,13 +78,23 @@ impl Relay {
 
     fn receive(&mut self, conn: &str, frame: &[u8]) {
         let server = self.connections.entry(conn.to_string()).or_insert_with(|| {
-            let metadata = PeerMetadata { storage_id: StorageId::new("lifeos-protocol-relay"), is_ephemeral: false };
-            ServerConnection::new(PeerId::new("lifeos-relay").expect("valid"), metadata, DEFAULT_MAX_FRAME)
+            let metadata = PeerMetadata {
+                storage_id: StorageId::new("lifeos-protocol-relay"),
+                is_ephemeral: false,
+            };
+            ServerConnection::new(
+                PeerId::new("lifeos-relay").expect("valid"),
+                metadata,
+                DEFAULT_MAX_FRAME,
+            )
         });
         let events = match server.receive(frame) {
             Ok(events) => events,
             Err(violation) => {
-                let frame = violation.frame(&PeerId::new("lifeos-relay").expect("valid"), server.remote());
+                let frame = violation.frame(
+                    &PeerId::new("lifeos-relay").expect("valid"),
+                    server.remote(),
+                );
                 self.send(conn, &frame);
                 self.close(conn);
                 return;
@@ -82,7 +104,10 @@ impl Relay {
             match e {
                 Event::Send(f) => self.send(conn, &f),
                 Event::Document(m) => {
-                    let Some(from) = self.connections.get(conn).and_then(|c| c.remote().cloned()) else { continue };
+                    let Some(from) = self.connections.get(conn).and_then(|c| c.remote().cloned())
+                    else {
+                        continue;
+                    };
                     match self.hub.receive(&from, m) {
                         Ok(out) => self.run(out),
                         Err(e) => eprintln!("protocol_relay: {conn}: {e}"),
@@ -105,20 +130,32 @@ impl Relay {
 
 fn main() {
     let mut relay = Relay {
-        hub: Hub::new(PeerId::new("lifeos-relay").expect("valid"), Durability::CommitFirst, allow as Auth),
+        hub: Hub::new(
+            PeerId::new("lifeos-relay").expect("valid"),
+            Durability::CommitFirst,
+            allow as Auth,
+        ),
         storage: HashMap::new(),
         connections: HashMap::new(),
         out: Box::leak(Box::new(std::io::stdout())).lock(),
     };
     for line in std::io::stdin().lock().lines() {
         let Ok(line) = line else { break };
-        let Some((conn, payload)) = line.split_once(' ') else { continue };
+        let Some((conn, payload)) = line.split_once(' ') else {
+            continue;
+        };
         if payload == "close" {
             relay.close(conn);
             continue;
         }
-        let frame: Option<Vec<u8>> =
-            (0..payload.len()).step_by(2).map(|i| payload.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect();
+        let frame: Option<Vec<u8>> = (0..payload.len())
+            .step_by(2)
+            .map(|i| {
+                payload
+                    .get(i..i + 2)
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+            })
+            .collect();
         match frame {
             Some(frame) => relay.receive(conn, &frame),
             None => eprintln!("protocol_relay: {conn}: not hex"),
