@@ -22,11 +22,16 @@ step "tests"
 cargo test --workspace --locked
 
 step "interop: real @automerge/automerge-repo peers against the protocol engine"
-cargo build --locked -p lifeos-core --example protocol_relay
+cargo build --locked -p lifeos-core --example protocol_relay --example protocol_codec
 (cd interop/automerge-repo && npm ci --no-audit --no-fund --silent && npm test)
 
 step "docs (broken links and malformed doc comments fail)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+
+if cargo fuzz --version >/dev/null 2>&1 && rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+  step "fuzz targets build (cargo-fuzz is installed; running them is manual, see fuzz/README.md)"
+  (cd fuzz && cargo +nightly fuzz build)
+fi
 
 step "wasm build of lifeos-core and the web client crate"
 cargo build --locked --target wasm32-unknown-unknown -p lifeos-core -p lifeos-client-wasm

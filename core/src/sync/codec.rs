@@ -639,7 +639,8 @@ fn write(e: &mut Encoder<&mut Vec<u8>>, m: &Message) -> EncodeResult {
             e.str("documentId")?.str(&document_id.to_string())?;
             e.str("senderId")?.str(sender_id.as_str())?;
             e.str("targetId")?.str(target_id.as_str())?;
-            e.str("count")?.u64(*count)?;
+            e.str("count")?;
+            js_number(e, *count)?;
             e.str("sessionId")?.str(session_id)?;
             e.str("data")?.bytes(data)?;
         }
@@ -695,9 +696,25 @@ fn write(e: &mut Encoder<&mut Vec<u8>>, m: &Message) -> EncodeResult {
                 for head in &h.heads {
                     e.str(head)?;
                 }
-                e.str("timestamp")?.u64(h.timestamp)?;
+                e.str("timestamp")?;
+                js_number(e, h.timestamp)?;
             }
         }
+    }
+    Ok(())
+}
+
+/// Writes a whole number so that JavaScript reads it as a Number: cbor-x
+/// decodes a 64-bit CBOR integer as a BigInt, so values that do not fit in
+/// 32 bits go out as float64 (exact up to 2^53), as cbor-x writes them itself.
+fn js_number(e: &mut Encoder<&mut Vec<u8>>, n: u64) -> EncodeResult {
+    const EXACT_IN_F64: u64 = 1 << 53;
+    if n <= u64::from(u32::MAX) {
+        e.u32(n as u32)?;
+    } else if n <= EXACT_IN_F64 {
+        e.f64(n as f64)?;
+    } else {
+        e.u64(n)?;
     }
     Ok(())
 }

@@ -477,3 +477,49 @@ fn half_floats_convert() {
         Message::Ephemeral { count: 10, .. }
     ));
 }
+
+#[test]
+fn large_whole_numbers_go_out_as_javascript_numbers() {
+    // A millisecond timestamp needs 41 bits: cbor-x would read a CBOR uint64
+    // as a BigInt, so it is written as a float64, as cbor-x does itself.
+    let m = Message::RemoteHeadsChanged {
+        document_id: doc_id(),
+        sender_id: peer("a"),
+        target_id: peer("b"),
+        new_heads: [(
+            StorageId::new("s").unwrap(),
+            RemoteHeads {
+                heads: vec![],
+                timestamp: 1_764_000_000_000,
+            },
+        )]
+        .into_iter()
+        .collect(),
+    };
+    let bytes = encode(&m);
+    let float = hex("fb4279ab697e800000");
+    assert!(
+        bytes.windows(float.len()).any(|w| w == float.as_slice()),
+        "{bytes:02x?}"
+    );
+    assert_eq!(decode(&bytes, DEFAULT_MAX_FRAME).unwrap(), m);
+    // Small counts stay integers; values past 2^53 stay exact as uint64.
+    let small = Message::Ephemeral {
+        document_id: doc_id(),
+        sender_id: peer("a"),
+        target_id: peer("b"),
+        count: 7,
+        session_id: "s".into(),
+        data: vec![1],
+    };
+    assert!(encode(&small).windows(6).any(|w| w == b"count\x07"));
+    let huge = Message::Ephemeral {
+        document_id: doc_id(),
+        sender_id: peer("a"),
+        target_id: peer("b"),
+        count: u64::MAX,
+        session_id: "s".into(),
+        data: vec![1],
+    };
+    assert_eq!(decode(&encode(&huge), DEFAULT_MAX_FRAME).unwrap(), huge);
+}
