@@ -23,7 +23,10 @@ cargo test --workspace --locked
 
 step "interop: real @automerge/automerge-repo peers against the protocol engine"
 cargo build --locked -p lifeos-core --example protocol_relay --example protocol_codec
-(cd interop/automerge-repo && npm ci --no-audit --no-fund --silent && npm test)
+# `npm install` from the committed lock file: npm 11's `npm ci` refuses it
+# because cbor-x's optional native accelerator lists platform packages that
+# npm leaves out of the lock.
+(cd interop/automerge-repo && npm install --no-audit --no-fund --loglevel=error && npm test)
 
 step "docs (broken links and malformed doc comments fail)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
