@@ -1,8 +1,85 @@
-//! The LifeOS relay (issue 4): authenticates users, stores their Automerge
-//! documents durably and syncs them between devices over WebSockets.
+//! The LifeOS relay: authenticates users, stores their Automerge documents
+//! durably and syncs them between devices over WebSockets, on the sans-IO
+//! protocol engine of `lifeos-core`. See ARCHITECTURE.md and docs/operating.md.
 //!
-//! The crate exists so the workspace has its final shape; the server itself is
-//! built in issue 4 on top of `lifeos-core`.
+//! `main.rs` is thin: it parses [`config::Cli`] and calls into this library,
+//! which tests drive directly ([`build`], [`serve`] on port 0).
 
-/// The schema version of the documents this relay build understands.
-pub const DOCUMENT_SCHEMA_VERSION: u64 = lifeos_core::SCHEMA_VERSION;
+pub mod config;
+pub mod error;
+pub mod features;
+pub mod http;
+pub mod storage;
+pub mod telemetry;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::error::StartupError;
+use crate::features::Features;
+use crate::http::AppState;
+use crate::storage::{Storage, Store};
+
+/// Opens and migrates the database, and assembles the state every handler shares.
+pub async fn build(config: Config, features: Features) -> Result<AppState, StartupError> {
+    let store = Store::open(&config.database()?).await?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| StartupError::Database(e.to_string()))?;
+    tracing::info!(backend = store.backend(), "database ready");
+    Ok(AppState {
+        config: Arc::new(config),
+        features: Arc::new(features),
+        store,
+    })
+}
+
+/// Applies migrations and returns (the `migrate` command).
+pub async fn migrate(config: &Config) -> Result<(), StartupError> {
+    let store = Store::open(&config.database()?).await?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| StartupError::Database(e.to_string()))
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves, then finishes the
+/// requests in flight before returning.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartupError> {
+    let app = http::router(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,12 +1,42 @@
-//! `lifeos-relay`: the relay's command line.
+//! `lifeos-relay`: parses the command line (and `.env`), then runs the library.
 
 use std::process::ExitCode;
 
-fn main() -> ExitCode {
-    eprintln!(
-        "lifeos-relay {}: the relay server is not part of this build yet (documents schema v{}).",
-        env!("CARGO_PKG_VERSION"),
-        lifeos_relay::DOCUMENT_SCHEMA_VERSION
-    );
-    ExitCode::from(2)
+use clap::Parser;
+use lifeos_relay::config::{Cli, Command};
+use lifeos_relay::features::Features;
+use lifeos_relay::{build, migrate, serve, shutdown_signal, telemetry};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    // The real environment wins over .env: dotenvy never overwrites a set variable.
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    telemetry::init(cli.config.log_format);
+    let result = async {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Migrate => {
+                migrate(&cli.config).await?;
+                tracing::info!("migrations applied");
+                Ok(())
+            }
+            Command::Serve => {
+                let features = Features::from_env()?;
+                let bind = cli.config.bind;
+                let state = build(cli.config, features).await?;
+                let listener = tokio::net::TcpListener::bind(bind).await?;
+                tracing::info!(address = %listener.local_addr()?, "lifeos-relay listening");
+                serve(listener, state, shutdown_signal()).await
+            }
+        }
+    }
+    .await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("lifeos-relay: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -1,0 +1,167 @@
+//! The relay's configuration: one clap struct, every field also an
+//! environment variable (CONTRACT.md "Running the relay"). A `.env` file in
+//! the working directory is read first; the real environment wins over it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+use crate::error::StartupError;
+
+/// `lifeos-relay`: accounts, durable storage and sync for LifeOS devices.
+#[derive(Debug, Parser)]
+#[command(name = "lifeos-relay", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Settings shared by every command.
+    #[command(flatten)]
+    pub config: Config,
+}
+
+/// The relay's commands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Apply pending database migrations, then serve the HTTP API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Every setting of the relay.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address and port to listen on.
+    #[arg(long, env = "LIFEOS_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// Database: `sqlite://PATH` (default: `sqlite://<data dir>/lifeos.db`) or `postgres://...`.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Directory for the embedded database, the generated signing key and other state.
+    #[arg(long, env = "LIFEOS_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Secret for signing access tokens (HS256). Generated and kept in the data
+    /// directory when absent; set it when several relays share one database.
+    #[arg(long, env = "LIFEOS_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Whether new accounts may register.
+    #[arg(long, env = "LIFEOS_SIGNUPS_ALLOWED", default_value_t = true, action = ArgAction::Set)]
+    pub signups_allowed: bool,
+
+    /// Write every mail the relay would send as an `.eml` file in this directory.
+    #[arg(long, env = "LIFEOS_MAIL_OUTBOX_DIR")]
+    pub mail_outbox_dir: Option<PathBuf>,
+
+    /// Send mail through this SMTP server (`smtp://user:pass@host:port`).
+    #[arg(long, env = "LIFEOS_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// Log format.
+    #[arg(long, env = "LIFEOS_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+
+    /// Largest WebSocket frame accepted, in bytes.
+    #[arg(long, env = "LIFEOS_MAX_FRAME_BYTES", default_value_t = lifeos_core::sync::DEFAULT_MAX_FRAME)]
+    pub max_frame_bytes: usize,
+}
+
+/// Where the relay keeps its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// An SQLite file.
+    Sqlite(PathBuf),
+    /// A Postgres connection string.
+    Postgres(String),
+}
+
+impl Config {
+    /// The database to use: `DATABASE_URL`, or the SQLite file in the data directory.
+    pub fn database(&self) -> Result<DatabaseUrl, StartupError> {
+        let Some(url) = &self.database_url else {
+            return Ok(DatabaseUrl::Sqlite(self.data_dir.join("lifeos.db")));
+        };
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(StartupError::Config(
+                    "DATABASE_URL sqlite:// needs a file path".into(),
+                ));
+            }
+            return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(url.clone()));
+        }
+        Err(StartupError::Config(
+            "DATABASE_URL must start with sqlite:// or postgres://".into(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("lifeos-relay").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let cli = parse(&[]);
+        assert!(cli.command.is_none());
+        assert_eq!(cli.config.bind.to_string(), "127.0.0.1:8080");
+        assert!(cli.config.signups_allowed);
+        assert_eq!(
+            cli.config.database().unwrap(),
+            DatabaseUrl::Sqlite(PathBuf::from("./data/lifeos.db"))
+        );
+    }
+
+    #[test]
+    fn database_urls() {
+        let mut c = parse(&["--database-url", "sqlite:///var/lib/lifeos/db.sqlite"]).config;
+        assert_eq!(
+            c.database().unwrap(),
+            DatabaseUrl::Sqlite(PathBuf::from("/var/lib/lifeos/db.sqlite"))
+        );
+        c.database_url = Some("postgres://u@h/db".into());
+        assert_eq!(
+            c.database().unwrap(),
+            DatabaseUrl::Postgres("postgres://u@h/db".into())
+        );
+        c.database_url = Some("mysql://nope".into());
+        assert!(c.database().is_err());
+        c.database_url = Some("sqlite://".into());
+        assert!(c.database().is_err());
+    }
+
+    #[test]
+    fn commands_and_flags() {
+        let cli = parse(&[
+            "--signups-allowed",
+            "false",
+            "--log-format",
+            "json",
+            "migrate",
+        ]);
+        assert!(matches!(cli.command, Some(Command::Migrate)));
+        assert!(!cli.config.signups_allowed);
+        assert_eq!(cli.config.log_format, LogFormat::Json);
+        assert!(Cli::try_parse_from(["lifeos-relay", "--bind", "not-an-address"]).is_err());
+    }
+}

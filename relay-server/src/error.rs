@@ -1,0 +1,90 @@
+//! The relay's errors: [`ApiError`] for HTTP answers (rendered as
+//! `application/problem+json`, one status per variant, decided here only) and
+//! [`StartupError`] for what stops the relay from starting.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// Why the relay cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// A setting is wrong.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The database cannot be opened or migrated.
+    #[error("database: {0}")]
+    Database(String),
+    /// Listening or serving failed.
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// An answer other than success, as the API's clients see it.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Nothing here (or nothing the caller may know about).
+    #[error("not found")]
+    NotFound,
+    /// The request is malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The database does not answer; try again later.
+    #[error("the service is temporarily unavailable")]
+    Unavailable,
+    /// Something broke inside the relay. The cause is logged, never sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// RFC 9457 problem details.
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    title: &'a str,
+    status: u16,
+    detail: String,
+}
+
+impl ApiError {
+    /// The HTTP status of each variant: the one place that decides it.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let detail = match &self {
+            // 5xx bodies never carry internal text; the cause goes to the log.
+            ApiError::Internal(cause) => {
+                tracing::error!(%cause, "internal error");
+                "something went wrong on the server; it has been logged".to_string()
+            }
+            ApiError::Unavailable => {
+                tracing::warn!("database unavailable");
+                self.to_string()
+            }
+            other => other.to_string(),
+        };
+        let problem = Problem {
+            kind: "about:blank",
+            title: status.canonical_reason().unwrap_or("Error"),
+            status: status.as_u16(),
+            detail,
+        };
+        let mut response = (status, axum::Json(problem)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        response
+    }
+}

@@ -1,0 +1,151 @@
+//! `spawn_app`: a real relay on 127.0.0.1:0 with its own database, and the
+//! `both_backends!` macro that runs a test against SQLite and Postgres.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use lifeos_relay::config::{Config, LogFormat};
+use lifeos_relay::features::Features;
+use sqlx::Connection;
+
+/// Which database a test runs against.
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The server Postgres tests create their databases on (CI: the local
+/// Postgres with trust authentication).
+pub fn postgres_admin_url() -> String {
+    std::env::var("LIFEOS_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A running relay.
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub client: reqwest::Client,
+    /// Set for Postgres: the database to drop when the test ends.
+    pub postgres_db: Option<String>,
+    _data_dir: tempfile::TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, Features::default()).await
+}
+
+pub async fn spawn_app_with(backend: Backend, features: Features) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let (database_url, postgres_db) = match backend {
+        Backend::Sqlite => (
+            format!("sqlite://{}", data_dir.path().join("lifeos.db").display()),
+            None,
+        ),
+        Backend::Postgres => {
+            let name = format!("lifeos_test_{}", uuid_like());
+            admin_execute(&format!("CREATE DATABASE {name}")).await;
+            let base = postgres_admin_url();
+            let url = match base.rsplit_once('/') {
+                Some((server, _)) => format!("{server}/{name}"),
+                None => panic!("LIFEOS_TEST_POSTGRES_URL needs a database path"),
+            };
+            (url, Some(name))
+        }
+    };
+    let config = Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        database_url: Some(database_url),
+        data_dir: PathBuf::from(data_dir.path()),
+        jwt_secret: Some("test-secret-test-secret-test-secret".into()),
+        signups_allowed: true,
+        mail_outbox_dir: Some(data_dir.path().join("outbox")),
+        smtp_url: None,
+        log_format: LogFormat::Text,
+        max_frame_bytes: lifeos_core::sync::DEFAULT_MAX_FRAME,
+    };
+    let state = lifeos_relay::build(config, features)
+        .await
+        .expect("relay starts");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(lifeos_relay::serve(listener, state, async {
+        let _ = rx.await;
+    }));
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        postgres_db,
+        _data_dir: data_dir,
+        shutdown: Some(tx),
+    }
+}
+
+/// Runs one statement on the admin database. Only for statements built from
+/// names the tests generate (CREATE/DROP DATABASE cannot take parameters).
+pub async fn admin_execute(sql: &str) {
+    let mut conn = sqlx::PgConnection::connect(&postgres_admin_url())
+        .await
+        .expect("the test Postgres is reachable");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+fn uuid_like() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{:x}{:x}", nanos, std::process::id())
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(name) = self.postgres_db.take() {
+            // Drop may run inside the test's runtime: use a thread with its own.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(admin_execute(&format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )));
+            })
+            .join();
+        }
+    }
+}
+
+/// Defines `mod $name { sqlite(), postgres() }` running `$test(Backend)`.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $test:path) => {
+        mod $name {
+            use $crate::helpers::Backend;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $test(Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                $test(Backend::Postgres).await;
+            }
+        }
+    };
+}

@@ -1,0 +1,7 @@
+//! The relay over HTTP: each test spawns the real relay on port 0 against a
+//! fresh database, once with SQLite and once with Postgres.
+
+mod helpers;
+
+mod features;
+mod health;
