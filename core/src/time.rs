@@ -32,6 +32,13 @@ impl Timestamp {
     }
 }
 
+/// An instant as RFC 3339 in UTC with milliseconds (`2026-11-26T07:20:00.000Z`).
+pub fn format_timestamp(t: Timestamp) -> String {
+    chrono::DateTime::from_timestamp_millis(t.as_millis())
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
 /// Parses a calendar date written exactly as `YYYY-MM-DD`.
 ///
 /// Stricter than chrono's parser on purpose: `2026-1-5` or `2026-01-05T00:00`
@@ -224,6 +231,18 @@ mod tests {
         ] {
             assert!(parse_date("date", bad).is_err(), "{bad} accepted");
         }
+    }
+
+    #[test]
+    fn timestamps_format_as_rfc3339() {
+        assert_eq!(
+            format_timestamp(Timestamp::from_millis(1_764_141_600_123)),
+            "2025-11-26T07:20:00.123Z"
+        );
+        assert_eq!(
+            format_timestamp(Timestamp::from_millis(0)),
+            "1970-01-01T00:00:00.000Z"
+        );
     }
 
     #[test]

@@ -29,6 +29,29 @@ pub enum ApiError {
     /// The request is malformed.
     #[error("{0}")]
     BadRequest(String),
+    /// No valid credentials (the same answer whatever was wrong with them).
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// Not allowed here.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// Conflicts with what exists.
+    #[error("{0}")]
+    Conflict(&'static str),
+    /// A field's value breaks a rule.
+    #[error("{field}: {detail}")]
+    Unprocessable {
+        /// The field, as named in the request.
+        field: &'static str,
+        /// Why.
+        detail: String,
+    },
+    /// The body is not JSON (`Content-Type` must be `application/json`).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The body is larger than this endpoint accepts.
+    #[error("the request body is too large")]
+    PayloadTooLarge,
     /// The database does not answer; try again later.
     #[error("the service is temporarily unavailable")]
     Unavailable,
@@ -53,8 +76,23 @@ impl ApiError {
         match self {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<crate::storage::StorageError> for ApiError {
+    fn from(e: crate::storage::StorageError) -> Self {
+        match e {
+            crate::storage::StorageError::Unavailable(_) => ApiError::Unavailable,
+            crate::storage::StorageError::Other(cause) => ApiError::Internal(cause),
         }
     }
 }
@@ -81,6 +119,11 @@ impl IntoResponse for ApiError {
             detail,
         };
         let mut response = (status, axum::Json(problem)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),

@@ -1,13 +1,17 @@
 //! The HTTP surface: one `router()` per feature module, merged here, sharing
 //! one [`AppState`]. Unknown paths answer 404 as problem+json.
 
+mod auth;
+mod extract;
 mod features;
 mod health;
+mod me;
 
 use std::sync::Arc;
 
 use axum::Router;
 
+use crate::auth::Credentials;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::features::Features;
@@ -22,6 +26,8 @@ pub struct AppState {
     pub features: Arc<Features>,
     /// The database.
     pub store: Store,
+    /// Password hashing and token keys.
+    pub credentials: Arc<Credentials>,
 }
 
 /// The whole HTTP application.
@@ -29,6 +35,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(features::router())
+        .merge(auth::router())
+        .merge(me::router())
         .fallback(|| async { ApiError::NotFound })
         .with_state(state)
 }

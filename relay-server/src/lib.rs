@@ -5,6 +5,7 @@
 //! `main.rs` is thin: it parses [`config::Cli`] and calls into this library,
 //! which tests drive directly ([`build`], [`serve`] on port 0).
 
+pub mod auth;
 pub mod config;
 pub mod error;
 pub mod features;
@@ -31,10 +32,12 @@ pub async fn build(config: Config, features: Features) -> Result<AppState, Start
         .await
         .map_err(|e| StartupError::Database(e.to_string()))?;
     tracing::info!(backend = store.backend(), "database ready");
+    let credentials = auth::Credentials::new(config.jwt_secret.as_deref(), &config.data_dir)?;
     Ok(AppState {
         config: Arc::new(config),
         features: Arc::new(features),
         store,
+        credentials: Arc::new(credentials),
     })
 }
 

@@ -8,6 +8,8 @@ mod sqlite;
 
 use std::future::Future;
 
+use uuid::Uuid;
+
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -25,8 +27,80 @@ pub enum StorageError {
     Other(String),
 }
 
+/// A user account as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// The account id.
+    pub id: Uuid,
+    /// Lower-cased email.
+    pub email: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// Milliseconds since the epoch.
+    pub created_at: i64,
+    /// Disabled accounts cannot log in or use tokens.
+    pub disabled: bool,
+}
+
+/// What presenting a refresh token did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    /// It was valid; it is now used and its successor stored.
+    Rotated {
+        /// Whose token it was.
+        user: Uuid,
+    },
+    /// It had been used (or revoked) before: every token of that login is now revoked.
+    Reused {
+        /// Whose token it was.
+        user: Uuid,
+    },
+    /// Unknown or expired.
+    Invalid,
+}
+
 /// What every backend provides.
 pub trait Storage: Send + Sync {
+    /// Stores a new account; `false` when the email is taken.
+    fn create_user(
+        &self,
+        user: &UserRecord,
+    ) -> impl Future<Output = Result<bool, StorageError>> + Send;
+    /// The account with this (lower-cased) email.
+    fn user_by_email(
+        &self,
+        email: &str,
+    ) -> impl Future<Output = Result<Option<UserRecord>, StorageError>> + Send;
+    /// The account with this id.
+    fn user_by_id(
+        &self,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<UserRecord>, StorageError>> + Send;
+    /// Stores a refresh token hash, the first of login `family`.
+    fn insert_refresh_token(
+        &self,
+        hash: [u8; 32],
+        user: Uuid,
+        family: Uuid,
+        now: i64,
+        expires: i64,
+    ) -> impl Future<Output = Result<(), StorageError>> + Send;
+    /// Uses refresh token `old` and stores `new` in its family, atomically; a
+    /// token used twice revokes its whole family.
+    fn rotate_refresh_token(
+        &self,
+        old: [u8; 32],
+        new: [u8; 32],
+        now: i64,
+        expires: i64,
+    ) -> impl Future<Output = Result<RefreshOutcome, StorageError>> + Send;
+    /// Revokes the family (the login) of refresh token `hash`, if it exists.
+    fn revoke_refresh_family(
+        &self,
+        hash: [u8; 32],
+        now: i64,
+    ) -> impl Future<Output = Result<(), StorageError>> + Send;
+
     /// Applies the migrations the database has not seen yet (idempotent; safe
     /// when several relays start at once).
     fn migrate(&self) -> impl Future<Output = Result<(), StorageError>> + Send;
@@ -61,18 +135,52 @@ impl Store {
     }
 }
 
-impl Storage for Store {
-    async fn migrate(&self) -> Result<(), StorageError> {
-        match self {
-            Store::Sqlite(s) => s.migrate().await,
-            Store::Postgres(s) => s.migrate().await,
+/// Calls the same method on whichever backend is configured.
+macro_rules! delegate {
+    ($self:ident, $s:ident => $call:expr) => {
+        match $self {
+            Store::Sqlite($s) => $call.await,
+            Store::Postgres($s) => $call.await,
         }
-    }
+    };
+}
 
+impl Storage for Store {
+    async fn create_user(&self, user: &UserRecord) -> Result<bool, StorageError> {
+        delegate!(self, s => s.create_user(user))
+    }
+    async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StorageError> {
+        delegate!(self, s => s.user_by_email(email))
+    }
+    async fn user_by_id(&self, id: Uuid) -> Result<Option<UserRecord>, StorageError> {
+        delegate!(self, s => s.user_by_id(id))
+    }
+    async fn insert_refresh_token(
+        &self,
+        hash: [u8; 32],
+        user: Uuid,
+        family: Uuid,
+        now: i64,
+        expires: i64,
+    ) -> Result<(), StorageError> {
+        delegate!(self, s => s.insert_refresh_token(hash, user, family, now, expires))
+    }
+    async fn rotate_refresh_token(
+        &self,
+        old: [u8; 32],
+        new: [u8; 32],
+        now: i64,
+        expires: i64,
+    ) -> Result<RefreshOutcome, StorageError> {
+        delegate!(self, s => s.rotate_refresh_token(old, new, now, expires))
+    }
+    async fn revoke_refresh_family(&self, hash: [u8; 32], now: i64) -> Result<(), StorageError> {
+        delegate!(self, s => s.revoke_refresh_family(hash, now))
+    }
+    async fn migrate(&self) -> Result<(), StorageError> {
+        delegate!(self, s => s.migrate())
+    }
     async fn ping(&self) -> Result<(), StorageError> {
-        match self {
-            Store::Sqlite(s) => s.ping().await,
-            Store::Postgres(s) => s.ping().await,
-        }
+        delegate!(self, s => s.ping())
     }
 }

@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
+use uuid::Uuid;
 
-use super::{Storage, StorageError};
+use super::{RefreshOutcome, Storage, StorageError, UserRecord};
 use crate::error::StartupError;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
@@ -26,6 +27,20 @@ impl PostgresStore {
             .connect_lazy(url)
             .map_err(|e| StartupError::Database(format!("bad Postgres URL: {e}")))?;
         Ok(PostgresStore { pool })
+    }
+}
+
+type UserRow = (Uuid, String, String, i64, Option<i64>);
+/// user_id, family_id, expires_at, used_at, revoked_at.
+type TokenRow = (Uuid, Uuid, i64, Option<i64>, Option<i64>);
+
+fn user_record((id, email, password_hash, created_at, disabled_at): UserRow) -> UserRecord {
+    UserRecord {
+        id,
+        email,
+        password_hash,
+        created_at,
+        disabled: disabled_at.is_some(),
     }
 }
 
@@ -52,6 +67,123 @@ impl Storage for PostgresStore {
             sqlx::migrate::MigrateError::Execute(inner) => storage_error(inner),
             other => StorageError::Other(other.to_string()),
         })
+    }
+
+    async fn create_user(&self, user: &UserRecord) -> Result<bool, StorageError> {
+        let result = sqlx::query("INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (email) DO NOTHING")
+            .bind(user.id)
+            .bind(&user.email)
+            .bind(&user.password_hash)
+            .bind(user.created_at)
+            .execute(&self.pool)
+            .await
+            .map_err(storage_error)?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StorageError> {
+        let row: Option<UserRow> = sqlx::query_as(
+            "SELECT id, email, password_hash, created_at, disabled_at FROM users WHERE email = $1",
+        )
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(storage_error)?;
+        Ok(row.map(user_record))
+    }
+
+    async fn user_by_id(&self, id: Uuid) -> Result<Option<UserRecord>, StorageError> {
+        let row: Option<UserRow> = sqlx::query_as(
+            "SELECT id, email, password_hash, created_at, disabled_at FROM users WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(storage_error)?;
+        Ok(row.map(user_record))
+    }
+
+    async fn insert_refresh_token(
+        &self,
+        hash: [u8; 32],
+        user: Uuid,
+        family: Uuid,
+        now: i64,
+        expires: i64,
+    ) -> Result<(), StorageError> {
+        sqlx::query("INSERT INTO refresh_tokens (token_hash, user_id, family_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(hash.as_slice())
+            .bind(user)
+            .bind(family)
+            .bind(now)
+            .bind(expires)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(storage_error)
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        old: [u8; 32],
+        new: [u8; 32],
+        now: i64,
+        expires: i64,
+    ) -> Result<RefreshOutcome, StorageError> {
+        let mut tx = self.pool.begin().await.map_err(storage_error)?;
+        // FOR UPDATE: two relays presenting the same token serialise here.
+        let row: Option<TokenRow> = sqlx::query_as(
+            "SELECT user_id, family_id, expires_at, used_at, revoked_at FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE",
+        )
+        .bind(old.as_slice())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(storage_error)?;
+        let Some((user, family, expires_at, used_at, revoked_at)) = row else {
+            return Ok(RefreshOutcome::Invalid);
+        };
+        if used_at.is_some() || revoked_at.is_some() {
+            sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
+                .bind(now)
+                .bind(family)
+                .execute(&mut *tx)
+                .await
+                .map_err(storage_error)?;
+            tx.commit().await.map_err(storage_error)?;
+            return Ok(RefreshOutcome::Reused { user });
+        }
+        if expires_at <= now {
+            return Ok(RefreshOutcome::Invalid);
+        }
+        sqlx::query("UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2")
+            .bind(now)
+            .bind(old.as_slice())
+            .execute(&mut *tx)
+            .await
+            .map_err(storage_error)?;
+        sqlx::query("INSERT INTO refresh_tokens (token_hash, user_id, family_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(new.as_slice())
+            .bind(user)
+            .bind(family)
+            .bind(now)
+            .bind(expires)
+            .execute(&mut *tx)
+            .await
+            .map_err(storage_error)?;
+        tx.commit().await.map_err(storage_error)?;
+        Ok(RefreshOutcome::Rotated { user })
+    }
+
+    async fn revoke_refresh_family(&self, hash: [u8; 32], now: i64) -> Result<(), StorageError> {
+        sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $2)",
+        )
+        .bind(now)
+        .bind(hash.as_slice())
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(storage_error)
     }
 
     async fn ping(&self) -> Result<(), StorageError> {

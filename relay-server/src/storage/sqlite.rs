@@ -6,9 +6,10 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
+use uuid::Uuid;
 
-use super::{Storage, StorageError};
+use super::{RefreshOutcome, Storage, StorageError, UserRecord};
 use crate::error::StartupError;
 
 /// Migrations, in order: (version, SQL). Embedded so the binary carries them.
@@ -64,6 +65,25 @@ impl SqliteStore {
     }
 }
 
+/// user_id, family_id, expires_at, used_at, revoked_at.
+type TokenRow = (String, String, i64, Option<i64>, Option<i64>);
+
+/// Reads a `users` row (id, email, password_hash, created_at, disabled_at).
+fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<UserRecord, StorageError>> {
+    let id: String = r.get(0)?;
+    let disabled_at: Option<i64> = r.get(4)?;
+    Ok(id
+        .parse()
+        .map_err(|_| StorageError::Other("bad user id in users".into()))
+        .map(|id| UserRecord {
+            id,
+            email: r.get(1).unwrap_or_default(),
+            password_hash: r.get(2).unwrap_or_default(),
+            created_at: r.get(3).unwrap_or_default(),
+            disabled: disabled_at.is_some(),
+        }))
+}
+
 fn storage_error(e: rusqlite::Error) -> StorageError {
     match e.sqlite_error_code() {
         Some(
@@ -97,6 +117,116 @@ impl Storage for SqliteStore {
                 tx.commit().map_err(storage_error)?;
             }
             Ok(())
+        })
+        .await
+    }
+
+    async fn create_user(&self, user: &UserRecord) -> Result<bool, StorageError> {
+        let user = user.clone();
+        self.with_conn(move |conn| {
+            let inserted = conn
+                .execute(
+                    "INSERT INTO users (id, email, password_hash, created_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(email) DO NOTHING",
+                    (user.id.to_string(), &user.email, &user.password_hash, user.created_at),
+                )
+                .map_err(storage_error)?;
+            Ok(inserted == 1)
+        })
+        .await
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StorageError> {
+        let email = email.to_string();
+        self.with_conn(move |conn| {
+            conn.query_row("SELECT id, email, password_hash, created_at, disabled_at FROM users WHERE email = ?1", [email], user_row)
+                .optional()
+                .map_err(storage_error)?
+                .transpose()
+        })
+        .await
+    }
+
+    async fn user_by_id(&self, id: Uuid) -> Result<Option<UserRecord>, StorageError> {
+        self.with_conn(move |conn| {
+            conn.query_row(
+                "SELECT id, email, password_hash, created_at, disabled_at FROM users WHERE id = ?1",
+                [id.to_string()],
+                user_row,
+            )
+            .optional()
+            .map_err(storage_error)?
+            .transpose()
+        })
+        .await
+    }
+
+    async fn insert_refresh_token(
+        &self,
+        hash: [u8; 32],
+        user: Uuid,
+        family: Uuid,
+        now: i64,
+        expires: i64,
+    ) -> Result<(), StorageError> {
+        self.with_conn(move |conn| {
+            conn.execute(
+                "INSERT INTO refresh_tokens (token_hash, user_id, family_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                (hash.as_slice(), user.to_string(), family.to_string(), now, expires),
+            )
+            .map(|_| ())
+            .map_err(storage_error)
+        })
+        .await
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        old: [u8; 32],
+        new: [u8; 32],
+        now: i64,
+        expires: i64,
+    ) -> Result<RefreshOutcome, StorageError> {
+        self.with_conn(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(storage_error)?;
+            let row: Option<TokenRow> = tx
+                .query_row(
+                    "SELECT user_id, family_id, expires_at, used_at, revoked_at FROM refresh_tokens WHERE token_hash = ?1",
+                    [old.as_slice()],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                )
+                .optional()
+                .map_err(storage_error)?;
+            let Some((user, family, expires_at, used_at, revoked_at)) = row else { return Ok(RefreshOutcome::Invalid) };
+            let user: Uuid = user.parse().map_err(|_| StorageError::Other("bad user id in refresh_tokens".into()))?;
+            if used_at.is_some() || revoked_at.is_some() {
+                tx.execute("UPDATE refresh_tokens SET revoked_at = ?1 WHERE family_id = ?2 AND revoked_at IS NULL", (now, &family))
+                    .map_err(storage_error)?;
+                tx.commit().map_err(storage_error)?;
+                return Ok(RefreshOutcome::Reused { user });
+            }
+            if expires_at <= now {
+                return Ok(RefreshOutcome::Invalid);
+            }
+            tx.execute("UPDATE refresh_tokens SET used_at = ?1 WHERE token_hash = ?2", (now, old.as_slice())).map_err(storage_error)?;
+            tx.execute(
+                "INSERT INTO refresh_tokens (token_hash, user_id, family_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                (new.as_slice(), user.to_string(), &family, now, expires),
+            )
+            .map_err(storage_error)?;
+            tx.commit().map_err(storage_error)?;
+            Ok(RefreshOutcome::Rotated { user })
+        })
+        .await
+    }
+
+    async fn revoke_refresh_family(&self, hash: [u8; 32], now: i64) -> Result<(), StorageError> {
+        self.with_conn(move |conn| {
+            conn.execute(
+                "UPDATE refresh_tokens SET revoked_at = ?1 WHERE revoked_at IS NULL AND family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = ?2)",
+                (now, hash.as_slice()),
+            )
+            .map(|_| ())
+            .map_err(storage_error)
         })
         .await
     }

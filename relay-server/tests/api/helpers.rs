@@ -36,6 +36,38 @@ impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.address)
     }
+
+    /// POSTs `body` as JSON to `path`.
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Registers `email` with a valid password and returns the token pair.
+    pub async fn register(&self, email: &str) -> serde_json::Value {
+        let r = self
+            .post(
+                "/api/v1/auth/register",
+                serde_json::json!({ "email": email, "password": "a long enough password" }),
+            )
+            .await;
+        assert_eq!(r.status(), 201, "registering {email}");
+        r.json().await.unwrap()
+    }
+
+    /// GET `path` with a bearer token.
+    pub async fn get_with(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent")
+    }
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -43,6 +75,17 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_app_with(backend: Backend, features: Features) -> TestApp {
+    spawn_app_configured(backend, features, |_| {}).await
+}
+
+/// The signing secret every test relay uses, so tests can forge tokens.
+pub const TEST_JWT_SECRET: &str = "test-secret-test-secret-test-secret";
+
+pub async fn spawn_app_configured(
+    backend: Backend,
+    features: Features,
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let (database_url, postgres_db) = match backend {
         Backend::Sqlite => (
@@ -60,17 +103,18 @@ pub async fn spawn_app_with(backend: Backend, features: Features) -> TestApp {
             (url, Some(name))
         }
     };
-    let config = Config {
+    let mut config = Config {
         bind: "127.0.0.1:0".parse().unwrap(),
         database_url: Some(database_url),
         data_dir: PathBuf::from(data_dir.path()),
-        jwt_secret: Some("test-secret-test-secret-test-secret".into()),
+        jwt_secret: Some(TEST_JWT_SECRET.into()),
         signups_allowed: true,
         mail_outbox_dir: Some(data_dir.path().join("outbox")),
         smtp_url: None,
         log_format: LogFormat::Text,
         max_frame_bytes: lifeos_core::sync::DEFAULT_MAX_FRAME,
     };
+    adjust(&mut config);
     let state = lifeos_relay::build(config, features)
         .await
         .expect("relay starts");

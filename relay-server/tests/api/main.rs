@@ -3,5 +3,6 @@
 
 mod helpers;
 
+mod auth;
 mod features;
 mod health;

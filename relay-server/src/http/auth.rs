@@ -1,0 +1,224 @@
+//! Registration, login, token refresh and logout (CONTRACT.md, HTTP).
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::AppState;
+use super::extract::JsonBody;
+use crate::auth::{
+    ACCESS_TOKEN_SECONDS, REFRESH_TOKEN_MILLIS, hash_refresh_token, new_refresh_token,
+    normalize_email, password_problem,
+};
+use crate::error::ApiError;
+use crate::storage::{RefreshOutcome, Storage, UserRecord};
+
+/// Auth bodies are small; anything bigger is refused before parsing.
+const BODY_LIMIT: usize = 16 * 1024;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/auth/register", post(register))
+        .route("/api/v1/auth/login", post(login))
+        .route("/api/v1/auth/refresh", post(refresh))
+        .route("/api/v1/auth/logout", post(logout))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Credentials {
+    email: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefreshBody {
+    refresh_token: String,
+}
+
+#[derive(Serialize)]
+struct UserRef {
+    id: Uuid,
+    email: String,
+}
+
+/// `TokenPair` in CONTRACT.md.
+#[derive(Serialize)]
+struct TokenPair {
+    access_token: String,
+    refresh_token: String,
+    token_type: &'static str,
+    expires_in: i64,
+    user: UserRef,
+}
+
+const WRONG_CREDENTIALS: ApiError = ApiError::Unauthorized("wrong email or password");
+const BAD_REFRESH: ApiError = ApiError::Unauthorized("the refresh token is not valid");
+
+async fn register(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<Credentials>,
+) -> Result<(StatusCode, Json<TokenPair>), ApiError> {
+    if !state.config.signups_allowed {
+        return Err(ApiError::Forbidden(
+            "this relay does not accept new accounts",
+        ));
+    }
+    let email = normalize_email(&body.email).ok_or(ApiError::Unprocessable {
+        field: "email",
+        detail: "not a valid email address".into(),
+    })?;
+    if let Some(problem) = password_problem(&body.password) {
+        return Err(ApiError::Unprocessable {
+            field: "password",
+            detail: problem,
+        });
+    }
+    let credentials = state.credentials.clone();
+    let password = body.password;
+    let hash = tokio::task::spawn_blocking(move || credentials.hash_password(&password))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(ApiError::Internal)?;
+    let user = UserRecord {
+        id: Uuid::new_v4(),
+        email,
+        password_hash: hash,
+        created_at: now_millis(),
+        disabled: false,
+    };
+    if !state.store.create_user(&user).await? {
+        return Err(ApiError::Conflict(
+            "an account with this email already exists",
+        ));
+    }
+    tracing::info!(user = %user.id, "account registered");
+    Ok((
+        StatusCode::CREATED,
+        Json(issue_tokens(&state, &user, Uuid::new_v4()).await?),
+    ))
+}
+
+async fn login(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<Credentials>,
+) -> Result<Json<TokenPair>, ApiError> {
+    let user = match normalize_email(&body.email) {
+        Some(email) => state.store.user_by_email(&email).await?,
+        None => None,
+    };
+    let credentials = state.credentials.clone();
+    let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
+    let password = body.password;
+    // Unknown emails verify against a decoy hash: same work, same answer.
+    let ok = tokio::task::spawn_blocking(move || {
+        credentials.verify_password(&password, stored_hash.as_deref())
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    match user {
+        Some(user) if ok && !user.disabled => {
+            Ok(Json(issue_tokens(&state, &user, Uuid::new_v4()).await?))
+        }
+        _ => Err(WRONG_CREDENTIALS),
+    }
+}
+
+async fn refresh(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<RefreshBody>,
+) -> Result<Json<TokenPair>, ApiError> {
+    let (token, hash) = new_refresh_token();
+    let now = now_millis();
+    match state
+        .store
+        .rotate_refresh_token(
+            hash_refresh_token(&body.refresh_token),
+            hash,
+            now,
+            now + REFRESH_TOKEN_MILLIS,
+        )
+        .await?
+    {
+        RefreshOutcome::Rotated { user } => {
+            let user = match state.store.user_by_id(user).await? {
+                Some(u) if !u.disabled => u,
+                _ => return Err(BAD_REFRESH),
+            };
+            let access_token = state
+                .credentials
+                .access_token(user.id, now / 1000)
+                .map_err(ApiError::Internal)?;
+            Ok(Json(TokenPair {
+                access_token,
+                refresh_token: token,
+                token_type: "Bearer",
+                expires_in: ACCESS_TOKEN_SECONDS,
+                user: UserRef {
+                    id: user.id,
+                    email: user.email,
+                },
+            }))
+        }
+        RefreshOutcome::Reused { user } => {
+            tracing::warn!(%user, "refresh token reused: every token of that login revoked");
+            Err(BAD_REFRESH)
+        }
+        RefreshOutcome::Invalid => Err(BAD_REFRESH),
+    }
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<RefreshBody>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .store
+        .revoke_refresh_family(hash_refresh_token(&body.refresh_token), now_millis())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A new access token and the first refresh token of login `family`.
+async fn issue_tokens(
+    state: &AppState,
+    user: &UserRecord,
+    family: Uuid,
+) -> Result<TokenPair, ApiError> {
+    let now = now_millis();
+    let (refresh_token, hash) = new_refresh_token();
+    state
+        .store
+        .insert_refresh_token(hash, user.id, family, now, now + REFRESH_TOKEN_MILLIS)
+        .await?;
+    let access_token = state
+        .credentials
+        .access_token(user.id, now / 1000)
+        .map_err(ApiError::Internal)?;
+    Ok(TokenPair {
+        access_token,
+        refresh_token,
+        token_type: "Bearer",
+        expires_in: ACCESS_TOKEN_SECONDS,
+        user: UserRef {
+            id: user.id,
+            email: user.email.clone(),
+        },
+    })
+}
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Milliseconds since the epoch as RFC 3339 (UTC).
+pub(super) fn rfc3339(millis: i64) -> String {
+    lifeos_core::time::format_timestamp(lifeos_core::time::Timestamp::from_millis(millis))
+}
