@@ -49,6 +49,9 @@ pub enum ApiError {
     /// The body is not JSON (`Content-Type` must be `application/json`).
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// Too many attempts; try again after this many seconds.
+    #[error("too many attempts; try again in {0} seconds")]
+    TooManyRequests(u64),
     /// The body is larger than this endpoint accepts.
     #[error("the request body is too large")]
     PayloadTooLarge,
@@ -82,6 +85,7 @@ impl ApiError {
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -119,6 +123,11 @@ impl IntoResponse for ApiError {
             detail,
         };
         let mut response = (status, axum::Json(problem)).into_response();
+        if let ApiError::TooManyRequests(seconds) = &self
+            && let Ok(v) = HeaderValue::from_str(&seconds.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

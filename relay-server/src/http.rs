@@ -28,6 +28,33 @@ pub struct AppState {
     pub store: Store,
     /// Password hashing and token keys.
     pub credentials: Arc<Credentials>,
+    /// Login attempt counters.
+    pub login_limits: Arc<LoginLimits>,
+}
+
+/// Login attempts allowed: 10 per email and 50 per client address per 15 minutes.
+pub struct LoginLimits {
+    /// Per email.
+    pub per_email: crate::limits::Limiter,
+    /// Per client address.
+    pub per_ip: crate::limits::Limiter,
+}
+
+impl Default for LoginLimits {
+    fn default() -> Self {
+        use crate::limits::{Limit, Limiter};
+        let window = std::time::Duration::from_secs(15 * 60);
+        LoginLimits {
+            per_email: Limiter::new(Limit {
+                attempts: 10,
+                window,
+            }),
+            per_ip: Limiter::new(Limit {
+                attempts: 50,
+                window,
+            }),
+        }
+    }
 }
 
 /// The whole HTTP application.

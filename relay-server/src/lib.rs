@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod features;
 pub mod http;
+pub mod limits;
 pub mod storage;
 pub mod telemetry;
 
@@ -38,6 +39,7 @@ pub async fn build(config: Config, features: Features) -> Result<AppState, Start
         features: Arc::new(features),
         store,
         credentials: Arc::new(credentials),
+        login_limits: Arc::new(http::LoginLimits::default()),
     })
 }
 
@@ -58,7 +60,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartupError> {
     let app = http::router(state);
-    axum::serve(listener, app)
+    // Connection info gives handlers the client's address (rate limits, audit).
+    let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await?;
     Ok(())

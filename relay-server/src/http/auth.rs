@@ -1,6 +1,8 @@
 //! Registration, login, token refresh and logout (CONTRACT.md, HTTP).
 
-use axum::extract::{DefaultBodyLimit, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
@@ -106,8 +108,26 @@ async fn register(
 
 async fn login(
     State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     JsonBody(body): JsonBody<Credentials>,
 ) -> Result<Json<TokenPair>, ApiError> {
+    // Counted before checking the password, so that while an email or an
+    // address is limited even the right password is refused: nothing to probe.
+    let email_key = format!("email:{}", body.email.trim().to_lowercase());
+    let now = std::time::Instant::now();
+    let limited = state
+        .login_limits
+        .per_email
+        .attempt(std::slice::from_ref(&email_key), now)
+        .and(
+            state
+                .login_limits
+                .per_ip
+                .attempt(&[format!("ip:{}", client.ip())], now),
+        );
+    if let Err(wait) = limited {
+        return Err(ApiError::TooManyRequests(wait.as_secs().max(1)));
+    }
     let user = match normalize_email(&body.email) {
         Some(email) => state.store.user_by_email(&email).await?,
         None => None,
@@ -123,6 +143,7 @@ async fn login(
     .map_err(|e| ApiError::Internal(e.to_string()))?;
     match user {
         Some(user) if ok && !user.disabled => {
+            state.login_limits.per_email.reset(&email_key);
             Ok(Json(issue_tokens(&state, &user, Uuid::new_v4()).await?))
         }
         _ => Err(WRONG_CREDENTIALS),

@@ -314,3 +314,44 @@ async fn forged_tokens_are_refused(backend: Backend) {
     .await;
 }
 both_backends!(forged_tokens, super::forged_tokens_are_refused);
+
+async fn login_attempts_are_limited(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.register("henry@example.com").await;
+    for _ in 0..10 {
+        problem(
+            app.post(
+                "/api/v1/auth/login",
+                json!({ "email": "henry@example.com", "password": "wrong password!" }),
+            )
+            .await,
+            401,
+        )
+        .await;
+    }
+    let r = app
+        .post(
+            "/api/v1/auth/login",
+            json!({ "email": "henry@example.com", "password": "a long enough password" }),
+        )
+        .await;
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&retry), "Retry-After {retry}");
+    problem(r, 429).await;
+    // Another account from the same address is not locked out by Henry's limit.
+    app.register("iris@example.com").await;
+    assert_eq!(
+        app.post(
+            "/api/v1/auth/login",
+            json!({ "email": "iris@example.com", "password": "a long enough password" })
+        )
+        .await
+        .status(),
+        200
+    );
+}
+both_backends!(login_limits, super::login_attempts_are_limited);
