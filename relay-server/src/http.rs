@@ -1,6 +1,7 @@
 //! The HTTP surface: one `router()` per feature module, merged here, sharing
 //! one [`AppState`]. Unknown paths answer 404 as problem+json.
 
+mod audit;
 mod auth;
 mod extract;
 mod features;
@@ -64,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .merge(features::router())
         .merge(auth::router())
         .merge(me::router())
+        .merge(audit::router())
         .fallback(|| async { ApiError::NotFound })
         .with_state(state)
 }

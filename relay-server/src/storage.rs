@@ -42,6 +42,23 @@ pub struct UserRecord {
     pub disabled: bool,
 }
 
+/// One audit event as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEvent {
+    /// Increasing id; the pagination cursor.
+    pub id: i64,
+    /// Whose account it concerns, if known.
+    pub user: Option<Uuid>,
+    /// What happened (`register`, `login`, `login_failed`, ...).
+    pub action: String,
+    /// When, milliseconds since the epoch.
+    pub at: i64,
+    /// The client address.
+    pub ip: Option<String>,
+    /// Extra facts, a JSON object.
+    pub detail: serde_json::Value,
+}
+
 /// What presenting a refresh token did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefreshOutcome {
@@ -94,12 +111,28 @@ pub trait Storage: Send + Sync {
         now: i64,
         expires: i64,
     ) -> impl Future<Output = Result<RefreshOutcome, StorageError>> + Send;
-    /// Revokes the family (the login) of refresh token `hash`, if it exists.
+    /// Revokes the family (the login) of refresh token `hash`; returns its user, if the token exists.
     fn revoke_refresh_family(
         &self,
         hash: [u8; 32],
         now: i64,
+    ) -> impl Future<Output = Result<Option<Uuid>, StorageError>> + Send;
+    /// Records an audit event.
+    fn record_audit(
+        &self,
+        user: Option<Uuid>,
+        action: &str,
+        at: i64,
+        ip: Option<&str>,
+        detail: &serde_json::Value,
     ) -> impl Future<Output = Result<(), StorageError>> + Send;
+    /// A user's events, newest first, with ids below `before` (all when `None`), at most `limit`.
+    fn audit_page(
+        &self,
+        user: Uuid,
+        before: Option<i64>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<AuditEvent>, StorageError>> + Send;
 
     /// Applies the migrations the database has not seen yet (idempotent; safe
     /// when several relays start at once).
@@ -174,8 +207,30 @@ impl Storage for Store {
     ) -> Result<RefreshOutcome, StorageError> {
         delegate!(self, s => s.rotate_refresh_token(old, new, now, expires))
     }
-    async fn revoke_refresh_family(&self, hash: [u8; 32], now: i64) -> Result<(), StorageError> {
+    async fn revoke_refresh_family(
+        &self,
+        hash: [u8; 32],
+        now: i64,
+    ) -> Result<Option<Uuid>, StorageError> {
         delegate!(self, s => s.revoke_refresh_family(hash, now))
+    }
+    async fn record_audit(
+        &self,
+        user: Option<Uuid>,
+        action: &str,
+        at: i64,
+        ip: Option<&str>,
+        detail: &serde_json::Value,
+    ) -> Result<(), StorageError> {
+        delegate!(self, s => s.record_audit(user, action, at, ip, detail))
+    }
+    async fn audit_page(
+        &self,
+        user: Uuid,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StorageError> {
+        delegate!(self, s => s.audit_page(user, before, limit))
     }
     async fn migrate(&self) -> Result<(), StorageError> {
         delegate!(self, s => s.migrate())

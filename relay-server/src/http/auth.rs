@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use uuid::Uuid;
 
 use super::AppState;
@@ -64,6 +65,7 @@ const BAD_REFRESH: ApiError = ApiError::Unauthorized("the refresh token is not v
 
 async fn register(
     State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     JsonBody(body): JsonBody<Credentials>,
 ) -> Result<(StatusCode, Json<TokenPair>), ApiError> {
     if !state.config.signups_allowed {
@@ -100,6 +102,7 @@ async fn register(
         ));
     }
     tracing::info!(user = %user.id, "account registered");
+    audit(&state, Some(user.id), "register", client, json!({})).await?;
     Ok((
         StatusCode::CREATED,
         Json(issue_tokens(&state, &user, Uuid::new_v4()).await?),
@@ -144,14 +147,27 @@ async fn login(
     match user {
         Some(user) if ok && !user.disabled => {
             state.login_limits.per_email.reset(&email_key);
+            audit(&state, Some(user.id), "login", client, json!({})).await?;
             Ok(Json(issue_tokens(&state, &user, Uuid::new_v4()).await?))
         }
-        _ => Err(WRONG_CREDENTIALS),
+        user => {
+            // Failures against an existing account go to that account's log.
+            audit(
+                &state,
+                user.map(|u| u.id),
+                "login_failed",
+                client,
+                json!({}),
+            )
+            .await?;
+            Err(WRONG_CREDENTIALS)
+        }
     }
 }
 
 async fn refresh(
     State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     JsonBody(body): JsonBody<RefreshBody>,
 ) -> Result<Json<TokenPair>, ApiError> {
     let (token, hash) = new_refresh_token();
@@ -188,6 +204,14 @@ async fn refresh(
         }
         RefreshOutcome::Reused { user } => {
             tracing::warn!(%user, "refresh token reused: every token of that login revoked");
+            audit(
+                &state,
+                Some(user),
+                "refresh_token_reused",
+                client,
+                json!({ "revoked": "login" }),
+            )
+            .await?;
             Err(BAD_REFRESH)
         }
         RefreshOutcome::Invalid => Err(BAD_REFRESH),
@@ -196,13 +220,33 @@ async fn refresh(
 
 async fn logout(
     State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     JsonBody(body): JsonBody<RefreshBody>,
 ) -> Result<StatusCode, ApiError> {
-    state
+    let user = state
         .store
         .revoke_refresh_family(hash_refresh_token(&body.refresh_token), now_millis())
         .await?;
+    if let Some(user) = user {
+        audit(&state, Some(user), "logout", client, json!({})).await?;
+    }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Records a sensitive action in the audit log.
+async fn audit(
+    state: &AppState,
+    user: Option<Uuid>,
+    action: &str,
+    client: SocketAddr,
+    detail: serde_json::Value,
+) -> Result<(), ApiError> {
+    let ip = client.ip().to_string();
+    state
+        .store
+        .record_audit(user, action, now_millis(), Some(&ip), &detail)
+        .await?;
+    Ok(())
 }
 
 /// A new access token and the first refresh token of login `family`.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use uuid::Uuid;
 
-use super::{RefreshOutcome, Storage, StorageError, UserRecord};
+use super::{AuditEvent, RefreshOutcome, Storage, StorageError, UserRecord};
 use crate::error::StartupError;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
@@ -31,6 +31,8 @@ impl PostgresStore {
 }
 
 type UserRow = (Uuid, String, String, i64, Option<i64>);
+/// id, action, at, ip, detail as JSON text.
+type AuditRow = (i64, String, i64, Option<String>, String);
 /// user_id, family_id, expires_at, used_at, revoked_at.
 type TokenRow = (Uuid, Uuid, i64, Option<i64>, Option<i64>);
 
@@ -174,16 +176,70 @@ impl Storage for PostgresStore {
         Ok(RefreshOutcome::Rotated { user })
     }
 
-    async fn revoke_refresh_family(&self, hash: [u8; 32], now: i64) -> Result<(), StorageError> {
-        sqlx::query(
-            "UPDATE refresh_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $2)",
+    async fn revoke_refresh_family(
+        &self,
+        hash: [u8; 32],
+        now: i64,
+    ) -> Result<Option<Uuid>, StorageError> {
+        let user: Option<Uuid> = sqlx::query_scalar(
+            "WITH target AS (SELECT user_id, family_id FROM refresh_tokens WHERE token_hash = $2), \
+             revoked AS (UPDATE refresh_tokens SET revoked_at = $1 \
+                         WHERE revoked_at IS NULL AND family_id IN (SELECT family_id FROM target)) \
+             SELECT user_id FROM target",
         )
         .bind(now)
         .bind(hash.as_slice())
-        .execute(&self.pool)
+        .fetch_optional(&self.pool)
         .await
-        .map(|_| ())
-        .map_err(storage_error)
+        .map_err(storage_error)?;
+        Ok(user)
+    }
+
+    async fn record_audit(
+        &self,
+        user: Option<Uuid>,
+        action: &str,
+        at: i64,
+        ip: Option<&str>,
+        detail: &serde_json::Value,
+    ) -> Result<(), StorageError> {
+        sqlx::query("INSERT INTO audit_events (user_id, action, at, ip, detail) VALUES ($1, $2, $3, $4, $5::jsonb)")
+            .bind(user)
+            .bind(action)
+            .bind(at)
+            .bind(ip)
+            .bind(detail.to_string())
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(storage_error)
+    }
+
+    async fn audit_page(
+        &self,
+        user: Uuid,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StorageError> {
+        let rows: Vec<AuditRow> =
+            sqlx::query_as("SELECT id, action, at, ip, detail::text FROM audit_events WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3")
+                .bind(user)
+                .bind(before.unwrap_or(i64::MAX))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(storage_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, action, at, ip, detail)| AuditEvent {
+                id,
+                user: Some(user),
+                action,
+                at,
+                ip,
+                detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
+            })
+            .collect())
     }
 
     async fn ping(&self) -> Result<(), StorageError> {

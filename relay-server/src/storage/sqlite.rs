@@ -9,7 +9,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension};
 use uuid::Uuid;
 
-use super::{RefreshOutcome, Storage, StorageError, UserRecord};
+use super::{AuditEvent, RefreshOutcome, Storage, StorageError, UserRecord};
 use crate::error::StartupError;
 
 /// Migrations, in order: (version, SQL). Embedded so the binary carries them.
@@ -219,14 +219,73 @@ impl Storage for SqliteStore {
         .await
     }
 
-    async fn revoke_refresh_family(&self, hash: [u8; 32], now: i64) -> Result<(), StorageError> {
+    async fn revoke_refresh_family(
+        &self,
+        hash: [u8; 32],
+        now: i64,
+    ) -> Result<Option<Uuid>, StorageError> {
+        self.with_conn(move |conn| {
+            let tx = conn.transaction().map_err(storage_error)?;
+            let found: Option<(String, String)> = tx
+                .query_row("SELECT user_id, family_id FROM refresh_tokens WHERE token_hash = ?1", [hash.as_slice()], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+                .map_err(storage_error)?;
+            let Some((user, family)) = found else { return Ok(None) };
+            tx.execute("UPDATE refresh_tokens SET revoked_at = ?1 WHERE family_id = ?2 AND revoked_at IS NULL", (now, family))
+                .map_err(storage_error)?;
+            tx.commit().map_err(storage_error)?;
+            Ok(user.parse().ok())
+        })
+        .await
+    }
+
+    async fn record_audit(
+        &self,
+        user: Option<Uuid>,
+        action: &str,
+        at: i64,
+        ip: Option<&str>,
+        detail: &serde_json::Value,
+    ) -> Result<(), StorageError> {
+        let (action, ip, detail) = (
+            action.to_string(),
+            ip.map(str::to_string),
+            detail.to_string(),
+        );
         self.with_conn(move |conn| {
             conn.execute(
-                "UPDATE refresh_tokens SET revoked_at = ?1 WHERE revoked_at IS NULL AND family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = ?2)",
-                (now, hash.as_slice()),
+                "INSERT INTO audit_events (user_id, action, at, ip, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+                (user.map(|u| u.to_string()), action, at, ip, detail),
             )
             .map(|_| ())
             .map_err(storage_error)
+        })
+        .await
+    }
+
+    async fn audit_page(
+        &self,
+        user: Uuid,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StorageError> {
+        self.with_conn(move |conn| {
+            let mut stmt = conn
+                .prepare("SELECT id, action, at, ip, detail FROM audit_events WHERE user_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3")
+                .map_err(storage_error)?;
+            let rows = stmt
+                .query_map((user.to_string(), before.unwrap_or(i64::MAX), i64::from(limit)), |r| {
+                    Ok(AuditEvent {
+                        id: r.get(0)?,
+                        user: Some(user),
+                        action: r.get(1)?,
+                        at: r.get(2)?,
+                        ip: r.get(3)?,
+                        detail: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or(serde_json::Value::Null),
+                    })
+                })
+                .map_err(storage_error)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(storage_error)
         })
         .await
     }
