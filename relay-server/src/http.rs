@@ -7,6 +7,7 @@ mod extract;
 mod features;
 mod health;
 mod me;
+mod reset;
 
 use std::sync::Arc;
 
@@ -29,30 +30,46 @@ pub struct AppState {
     pub store: Store,
     /// Password hashing and token keys.
     pub credentials: Arc<Credentials>,
-    /// Login attempt counters.
+    /// Login and password-reset attempt counters.
     pub login_limits: Arc<LoginLimits>,
+    /// Where mail goes.
+    pub mailer: Arc<crate::mail::Mailer>,
 }
 
-/// Login attempts allowed: 10 per email and 50 per client address per 15 minutes.
+/// Attempts allowed: logins, 10 per email and 50 per client address per 15
+/// minutes; password-reset requests, 5 per email and 20 per address per hour.
 pub struct LoginLimits {
-    /// Per email.
+    /// Logins per email.
     pub per_email: crate::limits::Limiter,
-    /// Per client address.
+    /// Logins per client address.
     pub per_ip: crate::limits::Limiter,
+    /// Reset requests per email.
+    pub reset_per_email: crate::limits::Limiter,
+    /// Reset requests per client address.
+    pub reset_per_ip: crate::limits::Limiter,
 }
 
 impl Default for LoginLimits {
     fn default() -> Self {
         use crate::limits::{Limit, Limiter};
-        let window = std::time::Duration::from_secs(15 * 60);
+        let quarter = std::time::Duration::from_secs(15 * 60);
+        let hour = std::time::Duration::from_secs(3600);
         LoginLimits {
             per_email: Limiter::new(Limit {
                 attempts: 10,
-                window,
+                window: quarter,
             }),
             per_ip: Limiter::new(Limit {
                 attempts: 50,
-                window,
+                window: quarter,
+            }),
+            reset_per_email: Limiter::new(Limit {
+                attempts: 5,
+                window: hour,
+            }),
+            reset_per_ip: Limiter::new(Limit {
+                attempts: 20,
+                window: hour,
             }),
         }
     }
@@ -66,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(me::router())
         .merge(audit::router())
+        .merge(reset::router())
         .fallback(|| async { ApiError::NotFound })
         .with_state(state)
 }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod features;
 pub mod http;
 pub mod limits;
+pub mod mail;
 pub mod storage;
 pub mod telemetry;
 
@@ -34,12 +35,22 @@ pub async fn build(config: Config, features: Features) -> Result<AppState, Start
         .map_err(|e| StartupError::Database(e.to_string()))?;
     tracing::info!(backend = store.backend(), "database ready");
     let credentials = auth::Credentials::new(config.jwt_secret.as_deref(), &config.data_dir)?;
+    if config.smtp_url.is_some() {
+        return Err(StartupError::Config(
+            "LIFEOS_SMTP_URL: sending through SMTP is not in this build yet; use LIFEOS_MAIL_OUTBOX_DIR".into(),
+        ));
+    }
+    let mailer = match &config.mail_outbox_dir {
+        Some(dir) => mail::Mailer::Outbox(dir.clone()),
+        None => mail::Mailer::Disabled,
+    };
     Ok(AppState {
         config: Arc::new(config),
         features: Arc::new(features),
         store,
         credentials: Arc::new(credentials),
         login_limits: Arc::new(http::LoginLimits::default()),
+        mailer: Arc::new(mailer),
     })
 }
 

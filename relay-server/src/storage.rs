@@ -67,12 +67,13 @@ pub enum RefreshOutcome {
         /// Whose token it was.
         user: Uuid,
     },
-    /// It had been used (or revoked) before: every token of that login is now revoked.
+    /// It had been used (rotated) before, which only a copy of it can do:
+    /// every token of that login is now revoked.
     Reused {
         /// Whose token it was.
         user: Uuid,
     },
-    /// Unknown or expired.
+    /// Unknown, expired or revoked.
     Invalid,
 }
 
@@ -115,6 +116,23 @@ pub trait Storage: Send + Sync {
     fn revoke_refresh_family(
         &self,
         hash: [u8; 32],
+        now: i64,
+    ) -> impl Future<Output = Result<Option<Uuid>, StorageError>> + Send;
+    /// Stores a password-reset token hash for `user`, valid until `expires`.
+    fn create_password_reset(
+        &self,
+        hash: [u8; 32],
+        user: Uuid,
+        now: i64,
+        expires: i64,
+    ) -> impl Future<Output = Result<(), StorageError>> + Send;
+    /// Sets `user`'s password to `password_hash` if reset token `hash` is
+    /// valid (known, unused, unexpired), marks it used and revokes every
+    /// refresh token of the user, all in one transaction. Returns the user.
+    fn reset_password(
+        &self,
+        hash: [u8; 32],
+        password_hash: &str,
         now: i64,
     ) -> impl Future<Output = Result<Option<Uuid>, StorageError>> + Send;
     /// Records an audit event.
@@ -213,6 +231,23 @@ impl Storage for Store {
         now: i64,
     ) -> Result<Option<Uuid>, StorageError> {
         delegate!(self, s => s.revoke_refresh_family(hash, now))
+    }
+    async fn create_password_reset(
+        &self,
+        hash: [u8; 32],
+        user: Uuid,
+        now: i64,
+        expires: i64,
+    ) -> Result<(), StorageError> {
+        delegate!(self, s => s.create_password_reset(hash, user, now, expires))
+    }
+    async fn reset_password(
+        &self,
+        hash: [u8; 32],
+        password_hash: &str,
+        now: i64,
+    ) -> Result<Option<Uuid>, StorageError> {
+        delegate!(self, s => s.reset_password(hash, password_hash, now))
     }
     async fn record_audit(
         &self,

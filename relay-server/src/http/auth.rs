@@ -277,7 +277,8 @@ async fn issue_tokens(
     })
 }
 
-fn now_millis() -> i64 {
+/// Milliseconds since the epoch.
+pub(super) fn now_millis() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))

@@ -144,7 +144,11 @@ impl Storage for PostgresStore {
         let Some((user, family, expires_at, used_at, revoked_at)) = row else {
             return Ok(RefreshOutcome::Invalid);
         };
-        if used_at.is_some() || revoked_at.is_some() {
+        if revoked_at.is_some() {
+            // Revoked by logout, a password reset or an earlier reuse: just invalid.
+            return Ok(RefreshOutcome::Invalid);
+        }
+        if used_at.is_some() {
             sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
                 .bind(now)
                 .bind(family)
@@ -193,6 +197,58 @@ impl Storage for PostgresStore {
         .await
         .map_err(storage_error)?;
         Ok(user)
+    }
+
+    async fn create_password_reset(
+        &self,
+        hash: [u8; 32],
+        user: Uuid,
+        now: i64,
+        expires: i64,
+    ) -> Result<(), StorageError> {
+        sqlx::query("INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(hash.as_slice())
+            .bind(user)
+            .bind(now)
+            .bind(expires)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(storage_error)
+    }
+
+    async fn reset_password(
+        &self,
+        hash: [u8; 32],
+        password_hash: &str,
+        now: i64,
+    ) -> Result<Option<Uuid>, StorageError> {
+        let mut tx = self.pool.begin().await.map_err(storage_error)?;
+        let user: Option<Uuid> = sqlx::query_scalar(
+            "UPDATE password_resets SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id",
+        )
+        .bind(now)
+        .bind(hash.as_slice())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(storage_error)?;
+        let Some(user) = user else { return Ok(None) };
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(user)
+            .execute(&mut *tx)
+            .await
+            .map_err(storage_error)?;
+        sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(user)
+        .execute(&mut *tx)
+        .await
+        .map_err(storage_error)?;
+        tx.commit().await.map_err(storage_error)?;
+        Ok(Some(user))
     }
 
     async fn record_audit(

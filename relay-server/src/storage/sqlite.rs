@@ -198,7 +198,11 @@ impl Storage for SqliteStore {
                 .map_err(storage_error)?;
             let Some((user, family, expires_at, used_at, revoked_at)) = row else { return Ok(RefreshOutcome::Invalid) };
             let user: Uuid = user.parse().map_err(|_| StorageError::Other("bad user id in refresh_tokens".into()))?;
-            if used_at.is_some() || revoked_at.is_some() {
+            if revoked_at.is_some() {
+            // Revoked by logout, a password reset or an earlier reuse: just invalid.
+            return Ok(RefreshOutcome::Invalid);
+        }
+        if used_at.is_some() {
                 tx.execute("UPDATE refresh_tokens SET revoked_at = ?1 WHERE family_id = ?2 AND revoked_at IS NULL", (now, &family))
                     .map_err(storage_error)?;
                 tx.commit().map_err(storage_error)?;
@@ -232,6 +236,51 @@ impl Storage for SqliteStore {
                 .map_err(storage_error)?;
             let Some((user, family)) = found else { return Ok(None) };
             tx.execute("UPDATE refresh_tokens SET revoked_at = ?1 WHERE family_id = ?2 AND revoked_at IS NULL", (now, family))
+                .map_err(storage_error)?;
+            tx.commit().map_err(storage_error)?;
+            Ok(user.parse().ok())
+        })
+        .await
+    }
+
+    async fn create_password_reset(
+        &self,
+        hash: [u8; 32],
+        user: Uuid,
+        now: i64,
+        expires: i64,
+    ) -> Result<(), StorageError> {
+        self.with_conn(move |conn| {
+            conn.execute(
+                "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                (hash.as_slice(), user.to_string(), now, expires),
+            )
+            .map(|_| ())
+            .map_err(storage_error)
+        })
+        .await
+    }
+
+    async fn reset_password(
+        &self,
+        hash: [u8; 32],
+        password_hash: &str,
+        now: i64,
+    ) -> Result<Option<Uuid>, StorageError> {
+        let password_hash = password_hash.to_string();
+        self.with_conn(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(storage_error)?;
+            let user: Option<String> = tx
+                .query_row(
+                    "UPDATE password_resets SET used_at = ?1 WHERE token_hash = ?2 AND used_at IS NULL AND expires_at > ?1 RETURNING user_id",
+                    (now, hash.as_slice()),
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(storage_error)?;
+            let Some(user) = user else { return Ok(None) };
+            tx.execute("UPDATE users SET password_hash = ?1 WHERE id = ?2", (&password_hash, &user)).map_err(storage_error)?;
+            tx.execute("UPDATE refresh_tokens SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL", (now, &user))
                 .map_err(storage_error)?;
             tx.commit().map_err(storage_error)?;
             Ok(user.parse().ok())

@@ -28,6 +28,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// Set for Postgres: the database to drop when the test ends.
     pub postgres_db: Option<String>,
+    /// Where the relay writes mail.
+    pub outbox: PathBuf,
     _data_dir: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -57,6 +59,19 @@ impl TestApp {
             .await;
         assert_eq!(r.status(), 201, "registering {email}");
         r.json().await.unwrap()
+    }
+
+    /// Every mail in the outbox, oldest first.
+    pub fn mails(&self) -> Vec<String> {
+        let Ok(dir) = std::fs::read_dir(&self.outbox) else {
+            return Vec::new();
+        };
+        let mut names: Vec<PathBuf> = dir.map(|e| e.unwrap().path()).collect();
+        names.sort();
+        names
+            .into_iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect()
     }
 
     /// GET `path` with a bearer token.
@@ -128,6 +143,7 @@ pub async fn spawn_app_configured(
         address,
         client: reqwest::Client::new(),
         postgres_db,
+        outbox: data_dir.path().join("outbox"),
         _data_dir: data_dir,
         shutdown: Some(tx),
     }

@@ -7,3 +7,4 @@ mod audit;
 mod auth;
 mod features;
 mod health;
+mod reset;
