@@ -28,6 +28,38 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Manage accounts.
+    User {
+        /// What to do.
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+/// Account management for operators.
+#[derive(Debug, Clone, Subcommand)]
+pub enum UserAction {
+    /// Create an account; the password is read from standard input (one line),
+    /// so that it never appears in the process list or the shell history.
+    Create {
+        /// The account's email.
+        #[arg(long)]
+        email: String,
+    },
+    /// List every account.
+    List,
+    /// Disable an account: it can no longer log in, and its sessions end.
+    Disable {
+        /// The account's email.
+        #[arg(long)]
+        email: String,
+    },
+    /// Enable a disabled account again.
+    Enable {
+        /// The account's email.
+        #[arg(long)]
+        email: String,
+    },
 }
 
 /// How log lines are written.

@@ -54,6 +54,127 @@ pub async fn build(config: Config, features: Features) -> Result<AppState, Start
     })
 }
 
+/// Runs a `user` command and returns what to print.
+pub async fn user_command(
+    config: &Config,
+    action: config::UserAction,
+    password: Option<String>,
+) -> Result<String, StartupError> {
+    use crate::storage::UserRecord;
+    let store = Store::open(&config.database()?).await?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| StartupError::Database(e.to_string()))?;
+    let db = |e: storage::StorageError| StartupError::Database(e.to_string());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let find = |email: String| {
+        let store = store.clone();
+        async move {
+            let email = auth::normalize_email(&email).ok_or_else(|| {
+                StartupError::Config(format!("{email:?} is not an email address"))
+            })?;
+            store
+                .user_by_email(&email)
+                .await
+                .map_err(db)?
+                .ok_or_else(|| StartupError::Config(format!("no account with email {email}")))
+        }
+    };
+    match action {
+        config::UserAction::Create { email } => {
+            let email = auth::normalize_email(&email).ok_or_else(|| {
+                StartupError::Config(format!("{email:?} is not an email address"))
+            })?;
+            let password = password.ok_or_else(|| {
+                StartupError::Config("give the password on standard input".into())
+            })?;
+            if let Some(problem) = auth::password_problem(&password) {
+                return Err(StartupError::Config(problem));
+            }
+            let credentials =
+                auth::Credentials::new(config.jwt_secret.as_deref(), &config.data_dir)?;
+            let hash = credentials
+                .hash_password(&password)
+                .map_err(StartupError::Config)?;
+            let user = UserRecord {
+                id: uuid::Uuid::new_v4(),
+                email,
+                password_hash: hash,
+                created_at: now,
+                disabled: false,
+            };
+            if !store.create_user(&user).await.map_err(db)? {
+                return Err(StartupError::Config(format!(
+                    "an account with email {} already exists",
+                    user.email
+                )));
+            }
+            store
+                .record_audit(
+                    Some(user.id),
+                    "register",
+                    now,
+                    None,
+                    &serde_json::json!({ "by": "operator" }),
+                )
+                .await
+                .map_err(db)?;
+            Ok(format!("created {} {}", user.id, user.email))
+        }
+        config::UserAction::List => {
+            let users = store.list_users().await.map_err(db)?;
+            Ok(users
+                .iter()
+                .map(|u| {
+                    format!(
+                        "{}\t{}\t{}\t{}",
+                        u.id,
+                        u.email,
+                        lifeos_core::time::format_timestamp(
+                            lifeos_core::time::Timestamp::from_millis(u.created_at)
+                        ),
+                        if u.disabled { "disabled" } else { "active" }
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n"))
+        }
+        config::UserAction::Disable { email } => {
+            let user = find(email).await?;
+            store.set_disabled(user.id, true, now).await.map_err(db)?;
+            store
+                .record_audit(
+                    Some(user.id),
+                    "account_disabled",
+                    now,
+                    None,
+                    &serde_json::json!({ "by": "operator" }),
+                )
+                .await
+                .map_err(db)?;
+            Ok(format!("disabled {}", user.email))
+        }
+        config::UserAction::Enable { email } => {
+            let user = find(email).await?;
+            store.set_disabled(user.id, false, now).await.map_err(db)?;
+            store
+                .record_audit(
+                    Some(user.id),
+                    "account_enabled",
+                    now,
+                    None,
+                    &serde_json::json!({ "by": "operator" }),
+                )
+                .await
+                .map_err(db)?;
+            Ok(format!("enabled {}", user.email))
+        }
+    }
+}
+
 /// Applies migrations and returns (the `migrate` command).
 pub async fn migrate(config: &Config) -> Result<(), StartupError> {
     let store = Store::open(&config.database()?).await?;

@@ -15,6 +15,22 @@ async fn main() -> ExitCode {
     telemetry::init(cli.config.log_format);
     let result = async {
         match cli.command.unwrap_or(Command::Serve) {
+            Command::User { action } => {
+                let password = match action {
+                    lifeos_relay::config::UserAction::Create { .. } => {
+                        let mut line = String::new();
+                        std::io::stdin().read_line(&mut line)?;
+                        Some(line.trim_end_matches(['\r', '\n']).to_string())
+                            .filter(|p| !p.is_empty())
+                    }
+                    _ => None,
+                };
+                println!(
+                    "{}",
+                    lifeos_relay::user_command(&cli.config, action, password).await?
+                );
+                Ok(())
+            }
             Command::Migrate => {
                 migrate(&cli.config).await?;
                 tracing::info!("migrations applied");

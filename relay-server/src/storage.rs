@@ -118,6 +118,16 @@ pub trait Storage: Send + Sync {
         hash: [u8; 32],
         now: i64,
     ) -> impl Future<Output = Result<Option<Uuid>, StorageError>> + Send;
+    /// Every account, oldest first.
+    fn list_users(&self) -> impl Future<Output = Result<Vec<UserRecord>, StorageError>> + Send;
+    /// Disables (or re-enables) an account; disabling also revokes its refresh
+    /// tokens. Returns whether the account exists.
+    fn set_disabled(
+        &self,
+        user: Uuid,
+        disabled: bool,
+        now: i64,
+    ) -> impl Future<Output = Result<bool, StorageError>> + Send;
     /// Stores a password-reset token hash for `user`, valid until `expires`.
     fn create_password_reset(
         &self,
@@ -231,6 +241,17 @@ impl Storage for Store {
         now: i64,
     ) -> Result<Option<Uuid>, StorageError> {
         delegate!(self, s => s.revoke_refresh_family(hash, now))
+    }
+    async fn list_users(&self) -> Result<Vec<UserRecord>, StorageError> {
+        delegate!(self, s => s.list_users())
+    }
+    async fn set_disabled(
+        &self,
+        user: Uuid,
+        disabled: bool,
+        now: i64,
+    ) -> Result<bool, StorageError> {
+        delegate!(self, s => s.set_disabled(user, disabled, now))
     }
     async fn create_password_reset(
         &self,

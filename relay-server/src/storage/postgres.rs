@@ -199,6 +199,40 @@ impl Storage for PostgresStore {
         Ok(user)
     }
 
+    async fn list_users(&self) -> Result<Vec<UserRecord>, StorageError> {
+        let rows: Vec<UserRow> = sqlx::query_as("SELECT id, email, password_hash, created_at, disabled_at FROM users ORDER BY created_at, email")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(storage_error)?;
+        Ok(rows.into_iter().map(user_record).collect())
+    }
+
+    async fn set_disabled(
+        &self,
+        user: Uuid,
+        disabled: bool,
+        now: i64,
+    ) -> Result<bool, StorageError> {
+        let mut tx = self.pool.begin().await.map_err(storage_error)?;
+        let changed = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
+            .bind(disabled.then_some(now))
+            .bind(user)
+            .execute(&mut *tx)
+            .await
+            .map_err(storage_error)?
+            .rows_affected();
+        if disabled {
+            sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+                .bind(now)
+                .bind(user)
+                .execute(&mut *tx)
+                .await
+                .map_err(storage_error)?;
+        }
+        tx.commit().await.map_err(storage_error)?;
+        Ok(changed == 1)
+    }
+
     async fn create_password_reset(
         &self,
         hash: [u8; 32],

@@ -243,6 +243,42 @@ impl Storage for SqliteStore {
         .await
     }
 
+    async fn list_users(&self) -> Result<Vec<UserRecord>, StorageError> {
+        self.with_conn(|conn| {
+            let mut stmt = conn
+                .prepare("SELECT id, email, password_hash, created_at, disabled_at FROM users ORDER BY created_at, email")
+                .map_err(storage_error)?;
+            let rows = stmt.query_map([], user_row).map_err(storage_error)?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.push(row.map_err(storage_error)??);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn set_disabled(
+        &self,
+        user: Uuid,
+        disabled: bool,
+        now: i64,
+    ) -> Result<bool, StorageError> {
+        self.with_conn(move |conn| {
+            let tx = conn.transaction().map_err(storage_error)?;
+            let changed = tx
+                .execute("UPDATE users SET disabled_at = ?1 WHERE id = ?2", (disabled.then_some(now), user.to_string()))
+                .map_err(storage_error)?;
+            if disabled {
+                tx.execute("UPDATE refresh_tokens SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL", (now, user.to_string()))
+                    .map_err(storage_error)?;
+            }
+            tx.commit().map_err(storage_error)?;
+            Ok(changed == 1)
+        })
+        .await
+    }
+
     async fn create_password_reset(
         &self,
         hash: [u8; 32],
