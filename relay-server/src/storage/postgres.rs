@@ -46,6 +46,23 @@ fn user_record((id, email, password_hash, created_at, disabled_at): UserRow) -> 
     }
 }
 
+/// Revokes every refresh token of `user` (password reset, account disabled).
+async fn revoke_all_sessions(
+    tx: &mut sqlx::PgConnection,
+    user: Uuid,
+    now: i64,
+) -> Result<(), StorageError> {
+    sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(user)
+    .execute(tx)
+    .await
+    .map(|_| ())
+    .map_err(storage_error)
+}
+
 fn storage_error(e: sqlx::Error) -> StorageError {
     match e {
         sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
@@ -222,12 +239,7 @@ impl Storage for PostgresStore {
             .map_err(storage_error)?
             .rows_affected();
         if disabled {
-            sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
-                .bind(now)
-                .bind(user)
-                .execute(&mut *tx)
-                .await
-                .map_err(storage_error)?;
+            revoke_all_sessions(&mut tx, user, now).await?;
         }
         tx.commit().await.map_err(storage_error)?;
         Ok(changed == 1)
@@ -273,14 +285,7 @@ impl Storage for PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(storage_error)?;
-        sqlx::query(
-            "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
-        )
-        .bind(now)
-        .bind(user)
-        .execute(&mut *tx)
-        .await
-        .map_err(storage_error)?;
+        revoke_all_sessions(&mut tx, user, now).await?;
         tx.commit().await.map_err(storage_error)?;
         Ok(Some(user))
     }

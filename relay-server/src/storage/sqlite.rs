@@ -84,6 +84,16 @@ fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<UserRecord, Storag
         }))
 }
 
+/// Revokes every refresh token of `user` (password reset, account disabled).
+fn revoke_all_sessions(conn: &Connection, user: &str, now: i64) -> Result<(), StorageError> {
+    conn.execute(
+        "UPDATE refresh_tokens SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL",
+        (now, user),
+    )
+    .map(|_| ())
+    .map_err(storage_error)
+}
+
 fn storage_error(e: rusqlite::Error) -> StorageError {
     match e.sqlite_error_code() {
         Some(
@@ -267,11 +277,13 @@ impl Storage for SqliteStore {
         self.with_conn(move |conn| {
             let tx = conn.transaction().map_err(storage_error)?;
             let changed = tx
-                .execute("UPDATE users SET disabled_at = ?1 WHERE id = ?2", (disabled.then_some(now), user.to_string()))
+                .execute(
+                    "UPDATE users SET disabled_at = ?1 WHERE id = ?2",
+                    (disabled.then_some(now), user.to_string()),
+                )
                 .map_err(storage_error)?;
             if disabled {
-                tx.execute("UPDATE refresh_tokens SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL", (now, user.to_string()))
-                    .map_err(storage_error)?;
+                revoke_all_sessions(&tx, &user.to_string(), now)?;
             }
             tx.commit().map_err(storage_error)?;
             Ok(changed == 1)
@@ -316,8 +328,7 @@ impl Storage for SqliteStore {
                 .map_err(storage_error)?;
             let Some(user) = user else { return Ok(None) };
             tx.execute("UPDATE users SET password_hash = ?1 WHERE id = ?2", (&password_hash, &user)).map_err(storage_error)?;
-            tx.execute("UPDATE refresh_tokens SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL", (now, &user))
-                .map_err(storage_error)?;
+            revoke_all_sessions(&tx, &user, now)?;
             tx.commit().map_err(storage_error)?;
             Ok(user.parse().ok())
         })

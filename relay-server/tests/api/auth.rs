@@ -355,3 +355,51 @@ async fn login_attempts_are_limited(backend: Backend) {
     );
 }
 both_backends!(login_limits, super::login_attempts_are_limited);
+
+async fn disabled_accounts_are_shut_out(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let pair = app.register("olga@example.com").await;
+    let access = pair["access_token"].as_str().unwrap();
+    assert_eq!(app.get_with("/api/v1/me", access).await.status(), 200);
+    let disable = lifeos_relay::config::UserAction::Disable {
+        email: "olga@example.com".into(),
+    };
+    lifeos_relay::user_command(&app.config, disable, None)
+        .await
+        .unwrap();
+    problem(app.get_with("/api/v1/me", access).await, 401).await;
+    problem(
+        app.post(
+            "/api/v1/auth/refresh",
+            json!({ "refresh_token": pair["refresh_token"] }),
+        )
+        .await,
+        401,
+    )
+    .await;
+    problem(
+        app.post(
+            "/api/v1/auth/login",
+            json!({ "email": "olga@example.com", "password": "a long enough password" }),
+        )
+        .await,
+        401,
+    )
+    .await;
+    let enable = lifeos_relay::config::UserAction::Enable {
+        email: "olga@example.com".into(),
+    };
+    lifeos_relay::user_command(&app.config, enable, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.post(
+            "/api/v1/auth/login",
+            json!({ "email": "olga@example.com", "password": "a long enough password" })
+        )
+        .await
+        .status(),
+        200
+    );
+}
+both_backends!(disabled_accounts, super::disabled_accounts_are_shut_out);

@@ -30,6 +30,8 @@ pub struct TestApp {
     pub postgres_db: Option<String>,
     /// Where the relay writes mail.
     pub outbox: PathBuf,
+    /// The configuration the relay runs with (for operator commands in tests).
+    pub config: Config,
     _data_dir: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -130,6 +132,7 @@ pub async fn spawn_app_configured(
         max_frame_bytes: lifeos_core::sync::DEFAULT_MAX_FRAME,
     };
     adjust(&mut config);
+    let kept = config.clone();
     let state = lifeos_relay::build(config, features)
         .await
         .expect("relay starts");
@@ -141,6 +144,7 @@ pub async fn spawn_app_configured(
     }));
     TestApp {
         address,
+        config: kept,
         client: reqwest::Client::new(),
         postgres_db,
         outbox: data_dir.path().join("outbox"),
