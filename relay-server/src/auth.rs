@@ -36,6 +36,21 @@ struct Claims {
     iat: i64,
     /// Expires at (seconds).
     exp: i64,
+    /// The user's session generation when it was issued.
+    #[serde(default)]
+    generation: i64,
+}
+
+/// What a valid access token says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessClaims {
+    /// The user.
+    pub user: Uuid,
+    /// The session generation it was issued in; it is void once the user's
+    /// generation moved on (password change or reset, logout everywhere).
+    pub generation: i64,
+    /// When it expires, seconds since the epoch.
+    pub expires_at: i64,
 }
 
 /// Hashing and token keys, shared by every request.
@@ -97,12 +112,18 @@ impl Credentials {
         ok && hash.is_some()
     }
 
-    /// A new access token for `user` at `now_secs`.
-    pub fn access_token(&self, user: Uuid, now_secs: i64) -> Result<String, String> {
+    /// A new access token for `user` in session generation `generation`, at `now_secs`.
+    pub fn access_token(
+        &self,
+        user: Uuid,
+        generation: i64,
+        now_secs: i64,
+    ) -> Result<String, String> {
         let claims = Claims {
             sub: user.to_string(),
             iat: now_secs,
             exp: now_secs + ACCESS_TOKEN_SECONDS,
+            generation,
         };
         jsonwebtoken::encode(
             &Header::new(jsonwebtoken::Algorithm::HS256),
@@ -112,10 +133,15 @@ impl Credentials {
         .map_err(|e| e.to_string())
     }
 
-    /// The user of a valid, unexpired HS256 access token.
-    pub fn user_of(&self, token: &str) -> Option<Uuid> {
+    /// The claims of a valid, unexpired HS256 access token. The caller still
+    /// checks the account (exists, enabled, same session generation).
+    pub fn verify(&self, token: &str) -> Option<AccessClaims> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
-        data.claims.sub.parse().ok()
+        Some(AccessClaims {
+            user: data.claims.sub.parse().ok()?,
+            generation: data.claims.generation,
+            expires_at: data.claims.exp,
+        })
     }
 }
 
@@ -235,12 +261,14 @@ mod tests {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs() as i64;
-        let token = c.access_token(user, now).unwrap();
-        assert_eq!(c.user_of(&token), Some(user));
+        let token = c.access_token(user, 3, now).unwrap();
+        let claims = c.verify(&token).unwrap();
+        assert_eq!((claims.user, claims.generation), (user, 3));
+        assert_eq!(claims.expires_at, now + ACCESS_TOKEN_SECONDS);
         // Expired.
         assert_eq!(
-            c.user_of(
-                &c.access_token(user, now - ACCESS_TOKEN_SECONDS - 5)
+            c.verify(
+                &c.access_token(user, 0, now - ACCESS_TOKEN_SECONDS - 5)
                     .unwrap()
             ),
             None
@@ -251,11 +279,11 @@ mod tests {
             Path::new("/nonexistent"),
         )
         .unwrap();
-        assert_eq!(other.user_of(&token), None);
+        assert_eq!(other.verify(&token), None);
         // alg: none, with the same claims.
         let parts: Vec<&str> = token.split('.').collect();
         let none_header = base64url(br#"{"alg":"none","typ":"JWT"}"#);
-        assert_eq!(c.user_of(&format!("{none_header}.{}.", parts[1])), None);
+        assert_eq!(c.verify(&format!("{none_header}.{}.", parts[1])), None);
         // HS512 with the right secret is still refused.
         let hs512 = jsonwebtoken::encode(
             &Header::new(jsonwebtoken::Algorithm::HS512),
@@ -263,12 +291,13 @@ mod tests {
                 sub: user.to_string(),
                 iat: now,
                 exp: now + 60,
+                generation: 0,
             },
             &EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef"),
         )
         .unwrap();
-        assert_eq!(c.user_of(&hs512), None);
-        assert_eq!(c.user_of("garbage"), None);
+        assert_eq!(c.verify(&hs512), None);
+        assert_eq!(c.verify("garbage"), None);
     }
 
     fn base64url(bytes: &[u8]) -> String {

@@ -110,6 +110,33 @@ pub struct Config {
     /// Largest WebSocket frame accepted, in bytes.
     #[arg(long, env = "LIFEOS_MAX_FRAME_BYTES", default_value_t = lifeos_core::sync::DEFAULT_MAX_FRAME)]
     pub max_frame_bytes: usize,
+
+    /// Largest HTTP request body accepted, in bytes.
+    #[arg(long, env = "LIFEOS_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Messages queued for one sync connection before it counts as too slow
+    /// and is disconnected (it reconnects and catches up).
+    #[arg(long, env = "LIFEOS_SEND_QUEUE", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub send_queue: u32,
+
+    /// Seconds between keepalive pings on sync connections; a connection that
+    /// does not answer by the next ping is closed.
+    #[arg(long, env = "LIFEOS_PING_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub ping_secs: u64,
+
+    /// Seconds a document stays in memory after its last peer left and its
+    /// last change was stored.
+    #[arg(long, env = "LIFEOS_DOC_IDLE_SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub doc_idle_secs: u64,
+
+    /// Logged changes after which a document's log is folded into a new snapshot.
+    #[arg(long, env = "LIFEOS_COMPACT_AFTER", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(2..))]
+    pub compact_after: u32,
+
+    /// Days audit events are kept; older ones are deleted daily. 0 keeps them forever.
+    #[arg(long, env = "LIFEOS_AUDIT_RETENTION_DAYS", default_value_t = 365)]
+    pub audit_retention_days: u32,
 }
 
 /// Where the relay keeps its data.

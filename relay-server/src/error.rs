@@ -97,6 +97,7 @@ impl From<crate::storage::StorageError> for ApiError {
         match e {
             crate::storage::StorageError::Unavailable(_) => ApiError::Unavailable,
             crate::storage::StorageError::Other(cause) => ApiError::Internal(cause),
+            crate::storage::StorageError::NotOwner => ApiError::Forbidden("not your document"),
         }
     }
 }

@@ -8,6 +8,7 @@ mod features;
 mod health;
 mod me;
 mod reset;
+mod sync;
 
 use std::sync::Arc;
 
@@ -34,6 +35,8 @@ pub struct AppState {
     pub login_limits: Arc<LoginLimits>,
     /// Where mail goes.
     pub mailer: Arc<crate::mail::Mailer>,
+    /// The live sync service.
+    pub sync: crate::sync::SyncHandle,
 }
 
 /// Attempts allowed: logins, 10 per email and 50 per client address per 15
@@ -84,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .merge(me::router())
         .merge(audit::router())
         .merge(reset::router())
+        .merge(sync::router())
         .fallback(|| async { ApiError::NotFound })
         .with_state(state)
 }

@@ -13,6 +13,7 @@ pub mod http;
 pub mod limits;
 pub mod mail;
 pub mod storage;
+pub mod sync;
 pub mod telemetry;
 
 use std::future::Future;
@@ -24,7 +25,7 @@ use crate::config::Config;
 use crate::error::StartupError;
 use crate::features::Features;
 use crate::http::AppState;
-use crate::storage::{Storage, Store};
+use crate::storage::{DocumentStore, Storage, Store};
 
 /// Opens and migrates the database, and assembles the state every handler shares.
 pub async fn build(config: Config, features: Features) -> Result<AppState, StartupError> {
@@ -44,7 +45,9 @@ pub async fn build(config: Config, features: Features) -> Result<AppState, Start
         Some(dir) => mail::Mailer::Outbox(dir.clone()),
         None => mail::Mailer::Disabled,
     };
+    let sync = sync::SyncHandle::spawn(store.clone(), sync::SyncSettings::from_config(&config));
     Ok(AppState {
+        sync,
         config: Arc::new(config),
         features: Arc::new(features),
         store,
@@ -105,6 +108,7 @@ pub async fn user_command(
                 password_hash: hash,
                 created_at: now,
                 disabled: false,
+                session_epoch: 0,
             };
             if !store.create_user(&user).await.map_err(db)? {
                 return Err(StartupError::Config(format!(
@@ -112,6 +116,14 @@ pub async fn user_command(
                     user.email
                 )));
             }
+            store
+                .reserve_document(
+                    lifeos_core::DocumentId::root_of_user(&user.id),
+                    user.id,
+                    now,
+                )
+                .await
+                .map_err(db)?;
             store
                 .record_audit(
                     Some(user.id),
@@ -191,12 +203,29 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartupError> {
+    let sync = state.sync.clone();
     let app = http::router(state);
     // Connection info gives handlers the client's address (rate limits, audit).
     let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    // Upgraded WebSockets are not requests in flight: the sync service closes
+    // them and stores every change it received before the relay exits.
+    let (stop_sync_tx, stop_sync_rx) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop_sync_tx.send(());
+    };
+    let closing = {
+        let sync = sync.clone();
+        tokio::spawn(async move {
+            if stop_sync_rx.await.is_ok() {
+                sync.shutdown(std::time::Duration::from_secs(10)).await;
+            }
+        })
+    };
     axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await?;
+    let _ = closing.await;
     Ok(())
 }
 

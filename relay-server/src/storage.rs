@@ -8,6 +8,7 @@ mod sqlite;
 
 use std::future::Future;
 
+use lifeos_core::DocumentId;
 use uuid::Uuid;
 
 pub use postgres::PostgresStore;
@@ -22,6 +23,9 @@ pub enum StorageError {
     /// The database does not answer (down, unreachable, locked too long).
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The document belongs to another user.
+    #[error("document belongs to another user")]
+    NotOwner,
     /// Anything else; a bug or corrupt data.
     #[error("database error: {0}")]
     Other(String),
@@ -40,6 +44,8 @@ pub struct UserRecord {
     pub created_at: i64,
     /// Disabled accounts cannot log in or use tokens.
     pub disabled: bool,
+    /// The session generation: access tokens of older generations are refused.
+    pub session_epoch: i64,
 }
 
 /// One audit event as stored.
@@ -75,6 +81,105 @@ pub enum RefreshOutcome {
     },
     /// Unknown, expired or revoked.
     Invalid,
+}
+
+/// A document as stored: its latest snapshot and the changes logged after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDocument {
+    /// The user who first stored it.
+    pub owner: Uuid,
+    /// The compacted state, if compaction ever ran.
+    pub snapshot: Option<Vec<u8>>,
+    /// The log's sequence number that the snapshot includes.
+    pub snapshot_seq: i64,
+    /// The changes after the snapshot, in log order (each as `Change::bytes`).
+    pub changes: Vec<Vec<u8>>,
+    /// The sequence number of the last change.
+    pub last_seq: i64,
+}
+
+impl StoredDocument {
+    /// Whether nothing was ever stored in it (a reserved document).
+    pub fn is_empty(&self) -> bool {
+        self.snapshot.is_none() && self.changes.is_empty()
+    }
+
+    /// The document as one byte string that `AutoCommit::load` reads: the
+    /// snapshot followed by the logged change chunks. `None` when empty.
+    pub fn bytes(&self) -> Option<Vec<u8>> {
+        if self.is_empty() {
+            return None;
+        }
+        let len = self.snapshot.as_ref().map_or(0, Vec::len)
+            + self.changes.iter().map(Vec::len).sum::<usize>();
+        let mut out = Vec::with_capacity(len);
+        if let Some(snapshot) = &self.snapshot {
+            out.extend_from_slice(snapshot);
+        }
+        for change in &self.changes {
+            out.extend_from_slice(change);
+        }
+        Some(out)
+    }
+}
+
+/// What an append did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// The document had no content before (its first changes were stored now).
+    pub created: bool,
+    /// How many of the changes were new (the others were stored already).
+    pub inserted: usize,
+    /// The log's sequence number after the append.
+    pub last_seq: i64,
+    /// How many changes the log holds after the snapshot.
+    pub since_snapshot: i64,
+}
+
+/// The documents' side of storage: a change log plus snapshots per document.
+pub trait DocumentStore: Send + Sync {
+    /// Creates the document row for `owner` if there is none (a user's root
+    /// document is reserved at registration, so nobody else can claim its id).
+    fn reserve_document(
+        &self,
+        id: DocumentId,
+        owner: Uuid,
+        now: i64,
+    ) -> impl Future<Output = Result<(), StorageError>> + Send;
+    /// Who owns the document, if it exists.
+    fn document_owner(
+        &self,
+        id: DocumentId,
+    ) -> impl Future<Output = Result<Option<Uuid>, StorageError>> + Send;
+    /// The stored document.
+    fn load_document(
+        &self,
+        id: DocumentId,
+    ) -> impl Future<Output = Result<Option<StoredDocument>, StorageError>> + Send;
+    /// Appends changes (hash, bytes) to the document's log in one transaction,
+    /// creating the document for `creator` if it does not exist. Changes whose
+    /// hash is stored already are skipped. Fails with
+    /// [`StorageError::NotOwner`] if the document exists and `creator` is
+    /// neither its owner nor `None`.
+    fn append_changes(
+        &self,
+        id: DocumentId,
+        creator: Option<Uuid>,
+        changes: Vec<(Vec<u8>, Vec<u8>)>,
+        now: i64,
+    ) -> impl Future<Output = Result<Appended, StorageError>> + Send;
+    /// Replaces the snapshot with `snapshot`, which holds every change up to
+    /// `up_to_seq`, and deletes those changes from the log, atomically; only
+    /// if the snapshot is still the one at `expected_snapshot_seq` (another
+    /// compaction did not win). Changes appended meanwhile have higher
+    /// numbers and stay. Returns whether it replaced the snapshot.
+    fn replace_snapshot(
+        &self,
+        id: DocumentId,
+        snapshot: Vec<u8>,
+        expected_snapshot_seq: i64,
+        up_to_seq: i64,
+    ) -> impl Future<Output = Result<bool, StorageError>> + Send;
 }
 
 /// What every backend provides.
@@ -145,6 +250,22 @@ pub trait Storage: Send + Sync {
         password_hash: &str,
         now: i64,
     ) -> impl Future<Output = Result<Option<Uuid>, StorageError>> + Send;
+    /// Moves the user's session generation on and revokes every refresh
+    /// token (logout everywhere). Returns whether the account exists.
+    fn revoke_all_sessions(
+        &self,
+        user: Uuid,
+        now: i64,
+    ) -> impl Future<Output = Result<bool, StorageError>> + Send;
+    /// Sets a new password hash and ends every session, in one transaction.
+    fn change_password(
+        &self,
+        user: Uuid,
+        password_hash: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<(), StorageError>> + Send;
+    /// Deletes audit events older than `before`; returns how many.
+    fn prune_audit(&self, before: i64) -> impl Future<Output = Result<u64, StorageError>> + Send;
     /// Records an audit event.
     fn record_audit(
         &self,
@@ -288,10 +409,96 @@ impl Storage for Store {
     ) -> Result<Vec<AuditEvent>, StorageError> {
         delegate!(self, s => s.audit_page(user, before, limit))
     }
+    async fn revoke_all_sessions(&self, user: Uuid, now: i64) -> Result<bool, StorageError> {
+        delegate!(self, s => s.revoke_all_sessions(user, now))
+    }
+    async fn change_password(
+        &self,
+        user: Uuid,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<(), StorageError> {
+        delegate!(self, s => s.change_password(user, password_hash, now))
+    }
+    async fn prune_audit(&self, before: i64) -> Result<u64, StorageError> {
+        delegate!(self, s => s.prune_audit(before))
+    }
     async fn migrate(&self) -> Result<(), StorageError> {
         delegate!(self, s => s.migrate())
     }
     async fn ping(&self) -> Result<(), StorageError> {
         delegate!(self, s => s.ping())
     }
+}
+
+impl DocumentStore for Store {
+    async fn reserve_document(
+        &self,
+        id: DocumentId,
+        owner: Uuid,
+        now: i64,
+    ) -> Result<(), StorageError> {
+        delegate!(self, s => s.reserve_document(id, owner, now))
+    }
+    async fn document_owner(&self, id: DocumentId) -> Result<Option<Uuid>, StorageError> {
+        delegate!(self, s => s.document_owner(id))
+    }
+    async fn load_document(&self, id: DocumentId) -> Result<Option<StoredDocument>, StorageError> {
+        delegate!(self, s => s.load_document(id))
+    }
+    async fn append_changes(
+        &self,
+        id: DocumentId,
+        creator: Option<Uuid>,
+        changes: Vec<(Vec<u8>, Vec<u8>)>,
+        now: i64,
+    ) -> Result<Appended, StorageError> {
+        delegate!(self, s => s.append_changes(id, creator, changes, now))
+    }
+    async fn replace_snapshot(
+        &self,
+        id: DocumentId,
+        snapshot: Vec<u8>,
+        expected_snapshot_seq: i64,
+        up_to_seq: i64,
+    ) -> Result<bool, StorageError> {
+        delegate!(self, s => s.replace_snapshot(id, snapshot, expected_snapshot_seq, up_to_seq))
+    }
+}
+
+/// Folds a document's change log into a new snapshot: reads the snapshot and
+/// the log, loads them, saves the whole document, and swaps it in for the
+/// changes it holds. Changes appended meanwhile have higher sequence numbers
+/// and stay in the log; a concurrent compaction makes this one a no-op.
+/// Returns whether it replaced the snapshot.
+pub async fn compact_document<S: DocumentStore>(
+    store: &S,
+    id: DocumentId,
+) -> Result<bool, StorageError> {
+    let Some(stored) = store.load_document(id).await? else {
+        return Ok(false);
+    };
+    if stored.changes.is_empty() || (stored.changes.len() < 2 && stored.snapshot.is_some()) {
+        return Ok(false);
+    }
+    let Some(bytes) = stored.bytes() else {
+        return Ok(false);
+    };
+    let snapshot = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, StorageError> {
+        let mut doc = automerge::AutoCommit::load(&bytes)
+            .map_err(|e| StorageError::Other(format!("document {id} does not load: {e}")))?;
+        // A change whose dependencies are not stored would be dropped by save():
+        // keep the log as it is rather than lose it.
+        if !doc.get_missing_deps(&[]).is_empty() {
+            return Err(StorageError::Other(format!(
+                "document {id}: the log has changes with missing dependencies"
+            )));
+        }
+        Ok(doc.save())
+    })
+    .await
+    .map_err(|e| StorageError::Other(e.to_string()))??;
+    store
+        .replace_snapshot(id, snapshot, stored.snapshot_seq, stored.last_seq)
+        .await
 }

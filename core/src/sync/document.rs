@@ -108,6 +108,8 @@ pub enum SyncError {
 struct Peer {
     state: sync::State,
     status: PeerStatus,
+    /// The heads of the last message actually sent to this peer.
+    announced: Vec<ChangeHash>,
 }
 
 /// Sync bookkeeping of one document.
@@ -174,6 +176,7 @@ impl DocSync {
             Peer {
                 state: sync::State::new(),
                 status: PeerStatus::Unknown,
+                announced: Vec::new(),
             },
         );
         self.flush(doc, [peer])
@@ -329,15 +332,23 @@ impl DocSync {
                 return out;
             }
         }
-        let is_new = doc.get_heads().is_empty();
+        let heads = doc.get_heads();
+        let is_new = heads.is_empty();
         let anyone_has = self.peers.values().any(|p| p.status == PeerStatus::Has);
         for to in targets {
             let Some(peer) = self.peers.get_mut(&to) else {
                 continue;
             };
+            if self.durability == Durability::CommitFirst && peer.announced != heads {
+                // Automerge takes a heads-only message equal to our heads as
+                // "they know our heads". With the gate they may not: our answer
+                // to their changes waited for the commit. Make sure it goes out.
+                peer.state.last_sent_heads.clear();
+            }
             let Some(msg) = doc.sync().generate_sync_message(&mut peer.state) else {
                 continue;
             };
+            peer.announced.clone_from(&msg.heads);
             let data = msg.encode();
             // A peer that has nothing asks instead of announcing, so that the
             // other side can answer doc-unavailable (automerge-repo's rule).
@@ -369,6 +380,7 @@ impl DocSync {
         self.peers.entry(peer.clone()).or_insert_with(|| Peer {
             state: sync::State::new(),
             status: PeerStatus::Unknown,
+            announced: Vec::new(),
         })
     }
 }

@@ -270,6 +270,34 @@ impl<A: Authorize> Hub<A> {
         self.docs.len()
     }
 
+    /// Whether the document is in memory (loaded or loading).
+    pub fn is_loaded(&self, document: &DocumentId) -> bool {
+        self.docs.contains_key(document)
+    }
+
+    /// Drops a document from memory whatever its state, and returns the
+    /// peers that were syncing it (their sync states for it are gone; the
+    /// caller should close their connections so they start afresh). For a
+    /// document that storage refused: anything uncommitted in it was never
+    /// advertised, so nothing acknowledged is lost.
+    pub fn evict(&mut self, document: &DocumentId) -> Vec<PeerId> {
+        match self.docs.remove(document) {
+            Some(Slot::Ready(ready)) => ready.sync.peers().cloned().collect(),
+            Some(Slot::Loading(queue)) => {
+                let mut peers: Vec<PeerId> = queue.into_iter().map(|(p, _)| p).collect();
+                peers.sort();
+                peers.dedup();
+                peers
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// The access policy, to update what it knows (who is connected, who owns what).
+    pub fn authorizer_mut(&mut self) -> &mut A {
+        &mut self.authorize
+    }
+
     fn unavailable(&self, to: &PeerId, message: &Message, document: DocumentId) -> Vec<HubOutput> {
         match message {
             Message::Request { .. } | Message::Sync { .. } => vec![HubOutput::Send {

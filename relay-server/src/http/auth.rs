@@ -11,13 +11,13 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::AppState;
-use super::extract::JsonBody;
+use super::extract::{CurrentUser, JsonBody};
 use crate::auth::{
     ACCESS_TOKEN_SECONDS, REFRESH_TOKEN_MILLIS, hash_refresh_token, new_refresh_token,
     normalize_email, password_problem,
 };
 use crate::error::ApiError;
-use crate::storage::{RefreshOutcome, Storage, UserRecord};
+use crate::storage::{DocumentStore, RefreshOutcome, Storage, UserRecord};
 
 /// Auth bodies are small; anything bigger is refused before parsing.
 const BODY_LIMIT: usize = 16 * 1024;
@@ -28,6 +28,8 @@ pub(super) fn router() -> Router<AppState> {
         .route("/api/v1/auth/login", post(login))
         .route("/api/v1/auth/refresh", post(refresh))
         .route("/api/v1/auth/logout", post(logout))
+        .route("/api/v1/auth/logout-all", post(logout_all))
+        .route("/api/v1/auth/password", post(change_password))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
 }
 
@@ -42,6 +44,13 @@ struct Credentials {
 #[serde(deny_unknown_fields)]
 struct RefreshBody {
     refresh_token: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordChange {
+    current_password: String,
+    new_password: String,
 }
 
 #[derive(Serialize)]
@@ -95,12 +104,23 @@ async fn register(
         password_hash: hash,
         created_at: now_millis(),
         disabled: false,
+        session_epoch: 0,
     };
     if !state.store.create_user(&user).await? {
         return Err(ApiError::Conflict(
             "an account with this email already exists",
         ));
     }
+    // The root document's id derives from the account id: reserve it now so
+    // that nobody else can claim it before the user's first device syncs.
+    state
+        .store
+        .reserve_document(
+            lifeos_core::DocumentId::root_of_user(&user.id),
+            user.id,
+            user.created_at,
+        )
+        .await?;
     tracing::info!(user = %user.id, "account registered");
     audit(&state, Some(user.id), "register", client, json!({})).await?;
     Ok((
@@ -189,7 +209,7 @@ async fn refresh(
             };
             let access_token = state
                 .credentials
-                .access_token(user.id, now / 1000)
+                .access_token(user.id, user.session_epoch, now / 1000)
                 .map_err(ApiError::Internal)?;
             Ok(Json(TokenPair {
                 access_token,
@@ -233,6 +253,93 @@ async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Ends every session of the caller: all refresh tokens, all access tokens
+/// and every live sync connection, on every device.
+async fn logout_all(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    CurrentUser(user): CurrentUser,
+) -> Result<StatusCode, ApiError> {
+    state
+        .store
+        .revoke_all_sessions(user.id, now_millis())
+        .await?;
+    state.sync.close_user(user.id).await;
+    audit(&state, Some(user.id), "logout_all", client, json!({})).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Changes the caller's password, given the current one. Every session ends
+/// (other devices sign in again); the caller gets a fresh token pair.
+async fn change_password(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    CurrentUser(user): CurrentUser,
+    JsonBody(body): JsonBody<PasswordChange>,
+) -> Result<Json<TokenPair>, ApiError> {
+    // The same limits as login: the current password must not be guessable here either.
+    let key = format!("email:{}", user.email);
+    let now = std::time::Instant::now();
+    let limited = state
+        .login_limits
+        .per_email
+        .attempt(std::slice::from_ref(&key), now)
+        .and(
+            state
+                .login_limits
+                .per_ip
+                .attempt(&[format!("ip:{}", client.ip())], now),
+        );
+    if let Err(wait) = limited {
+        return Err(ApiError::TooManyRequests(wait.as_secs().max(1)));
+    }
+    if let Some(problem) = password_problem(&body.new_password) {
+        return Err(ApiError::Unprocessable {
+            field: "new_password",
+            detail: problem,
+        });
+    }
+    let credentials = state.credentials.clone();
+    let stored = user.password_hash.clone();
+    let (current, new) = (body.current_password, body.new_password);
+    let hashed = tokio::task::spawn_blocking(move || {
+        credentials
+            .verify_password(&current, Some(&stored))
+            .then(|| credentials.hash_password(&new))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let Some(hash) = hashed else {
+        audit(
+            &state,
+            Some(user.id),
+            "password_change_failed",
+            client,
+            json!({}),
+        )
+        .await?;
+        return Err(ApiError::Unprocessable {
+            field: "current_password",
+            detail: "the current password is wrong".into(),
+        });
+    };
+    let hash = hash.map_err(ApiError::Internal)?;
+    state
+        .store
+        .change_password(user.id, &hash, now_millis())
+        .await?;
+    state.sync.close_user(user.id).await;
+    state.login_limits.per_email.reset(&key);
+    audit(&state, Some(user.id), "password_changed", client, json!({})).await?;
+    // The generation moved on; read it back so the new tokens carry it.
+    let user = state
+        .store
+        .user_by_id(user.id)
+        .await?
+        .ok_or(ApiError::Unauthorized("a valid access token is required"))?;
+    Ok(Json(issue_tokens(&state, &user, Uuid::new_v4()).await?))
+}
+
 /// Records a sensitive action in the audit log.
 async fn audit(
     state: &AppState,
@@ -263,7 +370,7 @@ async fn issue_tokens(
         .await?;
     let access_token = state
         .credentials
-        .access_token(user.id, now / 1000)
+        .access_token(user.id, user.session_epoch, now / 1000)
         .map_err(ApiError::Internal)?;
     Ok(TokenPair {
         access_token,

@@ -7,6 +7,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::AppState;
+use crate::auth::AccessClaims;
 use crate::error::ApiError;
 use crate::storage::{Storage, UserRecord};
 
@@ -33,27 +34,42 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
 }
 
 /// The account behind a valid `Authorization: Bearer` access token. Tokens of
-/// deleted or disabled accounts are refused like invalid ones.
+/// deleted or disabled accounts, and tokens of an ended session generation,
+/// are refused like invalid ones.
 pub struct CurrentUser(pub UserRecord);
+
+const UNAUTHORIZED: ApiError = ApiError::Unauthorized("a valid access token is required");
 
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        const UNAUTHORIZED: ApiError = ApiError::Unauthorized("a valid access token is required");
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(UNAUTHORIZED)?;
-        let token = header.strip_prefix("Bearer ").ok_or(UNAUTHORIZED)?;
-        let id = state
-            .credentials
-            .user_of(token.trim())
-            .ok_or(UNAUTHORIZED)?;
-        match state.store.user_by_id(id).await? {
-            Some(user) if !user.disabled => Ok(CurrentUser(user)),
-            _ => Err(UNAUTHORIZED),
+        let token = bearer(&parts.headers).ok_or(UNAUTHORIZED)?;
+        let (user, _) = authenticate(state, token).await?;
+        Ok(CurrentUser(user))
+    }
+}
+
+/// The token of an `Authorization: Bearer` header.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
+/// Checks an access token against the account it names: it must exist, be
+/// enabled and still be in the token's session generation.
+pub async fn authenticate(
+    state: &AppState,
+    token: &str,
+) -> Result<(UserRecord, AccessClaims), ApiError> {
+    let claims = state.credentials.verify(token).ok_or(UNAUTHORIZED)?;
+    match state.store.user_by_id(claims.user).await? {
+        Some(user) if !user.disabled && user.session_epoch == claims.generation => {
+            Ok((user, claims))
         }
+        _ => Err(UNAUTHORIZED),
     }
 }

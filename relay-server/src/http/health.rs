@@ -28,7 +28,7 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> 
             tracing::warn!(%cause, "readiness check: database unavailable");
             Err(ApiError::Unavailable)
         }
-        Err(StorageError::Other(cause)) => {
+        Err(cause @ (StorageError::Other(_) | StorageError::NotOwner)) => {
             tracing::error!(%cause, "readiness check failed");
             Err(ApiError::Unavailable)
         }

@@ -143,6 +143,7 @@ async fn confirm(
             &json!({}),
         )
         .await?;
-    tracing::info!(%user, "password reset; every refresh token of the account revoked");
+    state.sync.close_user(user).await;
+    tracing::info!(%user, "password reset; every session of the account ended");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,7 +6,12 @@ use std::time::Duration;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use uuid::Uuid;
 
-use super::{AuditEvent, RefreshOutcome, Storage, StorageError, UserRecord};
+use lifeos_core::DocumentId;
+
+use super::{
+    Appended, AuditEvent, DocumentStore, RefreshOutcome, Storage, StorageError, StoredDocument,
+    UserRecord,
+};
 use crate::error::StartupError;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
@@ -30,38 +35,51 @@ impl PostgresStore {
     }
 }
 
-type UserRow = (Uuid, String, String, i64, Option<i64>);
+type UserRow = (Uuid, String, String, i64, Option<i64>, i64);
 /// id, action, at, ip, detail as JSON text.
 type AuditRow = (i64, String, i64, Option<String>, String);
 /// user_id, family_id, expires_at, used_at, revoked_at.
 type TokenRow = (Uuid, Uuid, i64, Option<i64>, Option<i64>);
 
-fn user_record((id, email, password_hash, created_at, disabled_at): UserRow) -> UserRecord {
+fn user_record(
+    (id, email, password_hash, created_at, disabled_at, session_epoch): UserRow,
+) -> UserRecord {
     UserRecord {
         id,
         email,
         password_hash,
         created_at,
         disabled: disabled_at.is_some(),
+        session_epoch,
     }
 }
 
-/// Revokes every refresh token of `user` (password reset, account disabled).
-async fn revoke_all_sessions(
+/// Ends every session of `user` (password change or reset, account disabled,
+/// logout everywhere): revokes its refresh tokens and moves its session
+/// generation on, so its access tokens stop working. Returns whether the user exists.
+async fn end_sessions(
     tx: &mut sqlx::PgConnection,
     user: Uuid,
     now: i64,
-) -> Result<(), StorageError> {
+) -> Result<bool, StorageError> {
     sqlx::query(
         "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
     )
     .bind(now)
     .bind(user)
-    .execute(tx)
+    .execute(&mut *tx)
     .await
-    .map(|_| ())
-    .map_err(storage_error)
+    .map_err(storage_error)?;
+    sqlx::query("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1")
+        .bind(user)
+        .execute(&mut *tx)
+        .await
+        .map(|r| r.rows_affected() == 1)
+        .map_err(storage_error)
 }
+
+/// owner_id, snapshot, snapshot_seq, last_seq.
+type DocumentRow = (Uuid, Option<Vec<u8>>, i64, i64);
 
 fn storage_error(e: sqlx::Error) -> StorageError {
     match e {
@@ -102,7 +120,7 @@ impl Storage for PostgresStore {
 
     async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StorageError> {
         let row: Option<UserRow> = sqlx::query_as(
-            "SELECT id, email, password_hash, created_at, disabled_at FROM users WHERE email = $1",
+            "SELECT id, email, password_hash, created_at, disabled_at, session_epoch FROM users WHERE email = $1",
         )
         .bind(email)
         .fetch_optional(&self.pool)
@@ -113,7 +131,7 @@ impl Storage for PostgresStore {
 
     async fn user_by_id(&self, id: Uuid) -> Result<Option<UserRecord>, StorageError> {
         let row: Option<UserRow> = sqlx::query_as(
-            "SELECT id, email, password_hash, created_at, disabled_at FROM users WHERE id = $1",
+            "SELECT id, email, password_hash, created_at, disabled_at, session_epoch FROM users WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -217,7 +235,7 @@ impl Storage for PostgresStore {
     }
 
     async fn list_users(&self) -> Result<Vec<UserRecord>, StorageError> {
-        let rows: Vec<UserRow> = sqlx::query_as("SELECT id, email, password_hash, created_at, disabled_at FROM users ORDER BY created_at, email")
+        let rows: Vec<UserRow> = sqlx::query_as("SELECT id, email, password_hash, created_at, disabled_at, session_epoch FROM users ORDER BY created_at, email")
             .fetch_all(&self.pool)
             .await
             .map_err(storage_error)?;
@@ -239,7 +257,7 @@ impl Storage for PostgresStore {
             .map_err(storage_error)?
             .rows_affected();
         if disabled {
-            revoke_all_sessions(&mut tx, user, now).await?;
+            end_sessions(&mut tx, user, now).await?;
         }
         tx.commit().await.map_err(storage_error)?;
         Ok(changed == 1)
@@ -285,7 +303,7 @@ impl Storage for PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(storage_error)?;
-        revoke_all_sessions(&mut tx, user, now).await?;
+        end_sessions(&mut tx, user, now).await?;
         tx.commit().await.map_err(storage_error)?;
         Ok(Some(user))
     }
@@ -337,11 +355,205 @@ impl Storage for PostgresStore {
             .collect())
     }
 
+    async fn revoke_all_sessions(&self, user: Uuid, now: i64) -> Result<bool, StorageError> {
+        let mut tx = self.pool.begin().await.map_err(storage_error)?;
+        let exists = end_sessions(&mut tx, user, now).await?;
+        tx.commit().await.map_err(storage_error)?;
+        Ok(exists)
+    }
+
+    async fn change_password(
+        &self,
+        user: Uuid,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<(), StorageError> {
+        let mut tx = self.pool.begin().await.map_err(storage_error)?;
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(user)
+            .execute(&mut *tx)
+            .await
+            .map_err(storage_error)?;
+        end_sessions(&mut tx, user, now).await?;
+        tx.commit().await.map_err(storage_error)
+    }
+
+    async fn prune_audit(&self, before: i64) -> Result<u64, StorageError> {
+        sqlx::query("DELETE FROM audit_events WHERE at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(storage_error)
+    }
+
     async fn ping(&self) -> Result<(), StorageError> {
         sqlx::query_scalar::<_, i32>("SELECT 1")
             .fetch_one(&self.pool)
             .await
             .map(|_| ())
             .map_err(storage_error)
+    }
+}
+
+impl DocumentStore for PostgresStore {
+    async fn reserve_document(
+        &self,
+        id: DocumentId,
+        owner: Uuid,
+        now: i64,
+    ) -> Result<(), StorageError> {
+        sqlx::query("INSERT INTO documents (id, owner_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
+            .bind(id.as_bytes().as_slice())
+            .bind(owner)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(storage_error)
+    }
+
+    async fn document_owner(&self, id: DocumentId) -> Result<Option<Uuid>, StorageError> {
+        sqlx::query_scalar("SELECT owner_id FROM documents WHERE id = $1")
+            .bind(id.as_bytes().as_slice())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(storage_error)
+    }
+
+    async fn load_document(&self, id: DocumentId) -> Result<Option<StoredDocument>, StorageError> {
+        // REPEATABLE READ: the snapshot and the log come from one consistent view.
+        let mut tx = self.pool.begin().await.map_err(storage_error)?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .execute(&mut *tx)
+            .await
+            .map_err(storage_error)?;
+        let row: Option<DocumentRow> = sqlx::query_as(
+            "SELECT owner_id, snapshot, snapshot_seq, last_seq FROM documents WHERE id = $1",
+        )
+        .bind(id.as_bytes().as_slice())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(storage_error)?;
+        let Some((owner, snapshot, snapshot_seq, last_seq)) = row else {
+            return Ok(None);
+        };
+        let changes: Vec<Vec<u8>> = sqlx::query_scalar(
+            "SELECT data FROM changes WHERE document_id = $1 AND seq > $2 ORDER BY seq",
+        )
+        .bind(id.as_bytes().as_slice())
+        .bind(snapshot_seq)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(storage_error)?;
+        tx.commit().await.map_err(storage_error)?;
+        Ok(Some(StoredDocument {
+            owner,
+            snapshot,
+            snapshot_seq,
+            changes,
+            last_seq,
+        }))
+    }
+
+    async fn append_changes(
+        &self,
+        id: DocumentId,
+        creator: Option<Uuid>,
+        changes: Vec<(Vec<u8>, Vec<u8>)>,
+        now: i64,
+    ) -> Result<Appended, StorageError> {
+        let key = id.as_bytes().as_slice();
+        let mut tx = self.pool.begin().await.map_err(storage_error)?;
+        if let Some(creator) = creator {
+            sqlx::query("INSERT INTO documents (id, owner_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
+                .bind(key)
+                .bind(creator)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(storage_error)?;
+        }
+        // The row lock orders appends from every relay sharing this database.
+        let row: Option<DocumentRow> = sqlx::query_as(
+            "SELECT owner_id, snapshot, snapshot_seq, last_seq FROM documents WHERE id = $1 FOR UPDATE",
+        )
+        .bind(key)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(storage_error)?;
+        let Some((owner, snapshot, snapshot_seq, last_seq)) = row else {
+            return Err(StorageError::Other(format!(
+                "document {id} does not exist and has no creator"
+            )));
+        };
+        if creator.is_some_and(|c| c != owner) {
+            return Err(StorageError::NotOwner);
+        }
+        let created = snapshot.is_none() && last_seq == 0;
+        let count = i64::try_from(changes.len()).unwrap_or(i64::MAX);
+        let (hashes, data): (Vec<Vec<u8>>, Vec<Vec<u8>>) = changes.into_iter().unzip();
+        let inserted = sqlx::query(
+            "INSERT INTO changes (document_id, seq, hash, data) \
+             SELECT $1, $2 + t.ord, t.hash, t.data FROM UNNEST($3::bytea[], $4::bytea[]) WITH ORDINALITY AS t(hash, data, ord) \
+             ON CONFLICT (document_id, hash) DO NOTHING",
+        )
+        .bind(key)
+        .bind(last_seq)
+        .bind(hashes)
+        .bind(data)
+        .execute(&mut *tx)
+        .await
+        .map_err(storage_error)?
+        .rows_affected();
+        // Skipped duplicates leave gaps in the numbering; only the order matters.
+        let last_seq = last_seq + count;
+        sqlx::query("UPDATE documents SET last_seq = $1 WHERE id = $2")
+            .bind(last_seq)
+            .bind(key)
+            .execute(&mut *tx)
+            .await
+            .map_err(storage_error)?;
+        tx.commit().await.map_err(storage_error)?;
+        let inserted = usize::try_from(inserted).unwrap_or(usize::MAX);
+        Ok(Appended {
+            created: created && inserted > 0,
+            inserted,
+            last_seq,
+            since_snapshot: last_seq - snapshot_seq,
+        })
+    }
+
+    async fn replace_snapshot(
+        &self,
+        id: DocumentId,
+        snapshot: Vec<u8>,
+        expected_snapshot_seq: i64,
+        up_to_seq: i64,
+    ) -> Result<bool, StorageError> {
+        let key = id.as_bytes().as_slice();
+        let mut tx = self.pool.begin().await.map_err(storage_error)?;
+        let updated = sqlx::query(
+            "UPDATE documents SET snapshot = $1, snapshot_seq = $2 WHERE id = $3 AND snapshot_seq = $4 AND last_seq >= $2",
+        )
+        .bind(snapshot)
+        .bind(up_to_seq)
+        .bind(key)
+        .bind(expected_snapshot_seq)
+        .execute(&mut *tx)
+        .await
+        .map_err(storage_error)?
+        .rows_affected();
+        if updated == 1 {
+            sqlx::query("DELETE FROM changes WHERE document_id = $1 AND seq <= $2")
+                .bind(key)
+                .bind(up_to_seq)
+                .execute(&mut *tx)
+                .await
+                .map_err(storage_error)?;
+        }
+        tx.commit().await.map_err(storage_error)?;
+        Ok(updated == 1)
     }
 }

@@ -9,11 +9,22 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension};
 use uuid::Uuid;
 
-use super::{AuditEvent, RefreshOutcome, Storage, StorageError, UserRecord};
+use lifeos_core::DocumentId;
+
+use super::{
+    Appended, AuditEvent, DocumentStore, RefreshOutcome, Storage, StorageError, StoredDocument,
+    UserRecord,
+};
 use crate::error::StartupError;
 
 /// Migrations, in order: (version, SQL). Embedded so the binary carries them.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../../migrations/sqlite/0001_init.sql")),
+    (
+        2,
+        include_str!("../../../migrations/sqlite/0002_sessions_documents.sql"),
+    ),
+];
 
 /// An SQLite database.
 #[derive(Clone)]
@@ -68,7 +79,7 @@ impl SqliteStore {
 /// user_id, family_id, expires_at, used_at, revoked_at.
 type TokenRow = (String, String, i64, Option<i64>, Option<i64>);
 
-/// Reads a `users` row (id, email, password_hash, created_at, disabled_at).
+/// Reads a `users` row (id, email, password_hash, created_at, disabled_at, session_epoch).
 fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<UserRecord, StorageError>> {
     let id: String = r.get(0)?;
     let disabled_at: Option<i64> = r.get(4)?;
@@ -81,17 +92,29 @@ fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<UserRecord, Storag
             password_hash: r.get(2).unwrap_or_default(),
             created_at: r.get(3).unwrap_or_default(),
             disabled: disabled_at.is_some(),
+            session_epoch: r.get(5).unwrap_or_default(),
         }))
 }
 
-/// Revokes every refresh token of `user` (password reset, account disabled).
-fn revoke_all_sessions(conn: &Connection, user: &str, now: i64) -> Result<(), StorageError> {
+/// Ends every session of `user` (password change or reset, account disabled,
+/// logout everywhere): revokes its refresh tokens and moves its session
+/// generation on, so its access tokens stop working. Returns whether the user exists.
+fn end_sessions(conn: &Connection, user: &str, now: i64) -> Result<bool, StorageError> {
     conn.execute(
         "UPDATE refresh_tokens SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL",
         (now, user),
     )
-    .map(|_| ())
+    .map_err(storage_error)?;
+    conn.execute(
+        "UPDATE users SET session_epoch = session_epoch + 1 WHERE id = ?1",
+        [user],
+    )
+    .map(|n| n == 1)
     .map_err(storage_error)
+}
+
+fn doc_key(id: DocumentId) -> Vec<u8> {
+    id.as_bytes().to_vec()
 }
 
 fn storage_error(e: rusqlite::Error) -> StorageError {
@@ -148,7 +171,7 @@ impl Storage for SqliteStore {
     async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StorageError> {
         let email = email.to_string();
         self.with_conn(move |conn| {
-            conn.query_row("SELECT id, email, password_hash, created_at, disabled_at FROM users WHERE email = ?1", [email], user_row)
+            conn.query_row("SELECT id, email, password_hash, created_at, disabled_at, session_epoch FROM users WHERE email = ?1", [email], user_row)
                 .optional()
                 .map_err(storage_error)?
                 .transpose()
@@ -159,7 +182,7 @@ impl Storage for SqliteStore {
     async fn user_by_id(&self, id: Uuid) -> Result<Option<UserRecord>, StorageError> {
         self.with_conn(move |conn| {
             conn.query_row(
-                "SELECT id, email, password_hash, created_at, disabled_at FROM users WHERE id = ?1",
+                "SELECT id, email, password_hash, created_at, disabled_at, session_epoch FROM users WHERE id = ?1",
                 [id.to_string()],
                 user_row,
             )
@@ -256,7 +279,7 @@ impl Storage for SqliteStore {
     async fn list_users(&self) -> Result<Vec<UserRecord>, StorageError> {
         self.with_conn(|conn| {
             let mut stmt = conn
-                .prepare("SELECT id, email, password_hash, created_at, disabled_at FROM users ORDER BY created_at, email")
+                .prepare("SELECT id, email, password_hash, created_at, disabled_at, session_epoch FROM users ORDER BY created_at, email")
                 .map_err(storage_error)?;
             let rows = stmt.query_map([], user_row).map_err(storage_error)?;
             let mut out = Vec::new();
@@ -283,7 +306,7 @@ impl Storage for SqliteStore {
                 )
                 .map_err(storage_error)?;
             if disabled {
-                revoke_all_sessions(&tx, &user.to_string(), now)?;
+                end_sessions(&tx, &user.to_string(), now)?;
             }
             tx.commit().map_err(storage_error)?;
             Ok(changed == 1)
@@ -328,7 +351,7 @@ impl Storage for SqliteStore {
                 .map_err(storage_error)?;
             let Some(user) = user else { return Ok(None) };
             tx.execute("UPDATE users SET password_hash = ?1 WHERE id = ?2", (&password_hash, &user)).map_err(storage_error)?;
-            revoke_all_sessions(&tx, &user, now)?;
+            end_sessions(&tx, &user, now)?;
             tx.commit().map_err(storage_error)?;
             Ok(user.parse().ok())
         })
@@ -386,11 +409,192 @@ impl Storage for SqliteStore {
         .await
     }
 
+    async fn revoke_all_sessions(&self, user: Uuid, now: i64) -> Result<bool, StorageError> {
+        self.with_conn(move |conn| {
+            let tx = conn.transaction().map_err(storage_error)?;
+            let exists = end_sessions(&tx, &user.to_string(), now)?;
+            tx.commit().map_err(storage_error)?;
+            Ok(exists)
+        })
+        .await
+    }
+
+    async fn change_password(
+        &self,
+        user: Uuid,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<(), StorageError> {
+        let password_hash = password_hash.to_string();
+        self.with_conn(move |conn| {
+            let tx = conn.transaction().map_err(storage_error)?;
+            tx.execute(
+                "UPDATE users SET password_hash = ?1 WHERE id = ?2",
+                (&password_hash, user.to_string()),
+            )
+            .map_err(storage_error)?;
+            end_sessions(&tx, &user.to_string(), now)?;
+            tx.commit().map_err(storage_error)
+        })
+        .await
+    }
+
+    async fn prune_audit(&self, before: i64) -> Result<u64, StorageError> {
+        self.with_conn(move |conn| {
+            conn.execute("DELETE FROM audit_events WHERE at < ?1", [before])
+                .map(|n| n as u64)
+                .map_err(storage_error)
+        })
+        .await
+    }
+
     async fn ping(&self) -> Result<(), StorageError> {
         self.with_conn(|conn| {
             conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
                 .map(|_| ())
                 .map_err(storage_error)
+        })
+        .await
+    }
+}
+
+impl DocumentStore for SqliteStore {
+    async fn reserve_document(
+        &self,
+        id: DocumentId,
+        owner: Uuid,
+        now: i64,
+    ) -> Result<(), StorageError> {
+        self.with_conn(move |conn| {
+            conn.execute(
+                "INSERT INTO documents (id, owner_id, created_at) VALUES (?1, ?2, ?3) ON CONFLICT(id) DO NOTHING",
+                (doc_key(id), owner.to_string(), now),
+            )
+            .map(|_| ())
+            .map_err(storage_error)
+        })
+        .await
+    }
+
+    async fn document_owner(&self, id: DocumentId) -> Result<Option<Uuid>, StorageError> {
+        self.with_conn(move |conn| {
+            let owner: Option<String> = conn
+                .query_row(
+                    "SELECT owner_id FROM documents WHERE id = ?1",
+                    [doc_key(id)],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(storage_error)?;
+            owner
+                .map(|o| {
+                    o.parse()
+                        .map_err(|_| StorageError::Other("bad owner id in documents".into()))
+                })
+                .transpose()
+        })
+        .await
+    }
+
+    async fn load_document(&self, id: DocumentId) -> Result<Option<StoredDocument>, StorageError> {
+        self.with_conn(move |conn| {
+            // One read transaction, so the snapshot and the log agree.
+            let tx = conn.transaction().map_err(storage_error)?;
+            let row: Option<(String, Option<Vec<u8>>, i64, i64)> = tx
+                .query_row(
+                    "SELECT owner_id, snapshot, snapshot_seq, last_seq FROM documents WHERE id = ?1",
+                    [doc_key(id)],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()
+                .map_err(storage_error)?;
+            let Some((owner, snapshot, snapshot_seq, last_seq)) = row else { return Ok(None) };
+            let owner = owner.parse().map_err(|_| StorageError::Other("bad owner id in documents".into()))?;
+            let mut stmt = tx
+                .prepare("SELECT data FROM changes WHERE document_id = ?1 AND seq > ?2 ORDER BY seq")
+                .map_err(storage_error)?;
+            let changes = stmt
+                .query_map((doc_key(id), snapshot_seq), |r| r.get::<_, Vec<u8>>(0))
+                .map_err(storage_error)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(storage_error)?;
+            Ok(Some(StoredDocument { owner, snapshot, snapshot_seq, changes, last_seq }))
+        })
+        .await
+    }
+
+    async fn append_changes(
+        &self,
+        id: DocumentId,
+        creator: Option<Uuid>,
+        changes: Vec<(Vec<u8>, Vec<u8>)>,
+        now: i64,
+    ) -> Result<Appended, StorageError> {
+        self.with_conn(move |conn| {
+            let key = doc_key(id);
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(storage_error)?;
+            if let Some(creator) = creator {
+                tx.execute(
+                    "INSERT INTO documents (id, owner_id, created_at) VALUES (?1, ?2, ?3) ON CONFLICT(id) DO NOTHING",
+                    (&key, creator.to_string(), now),
+                )
+                .map_err(storage_error)?;
+            }
+            let row: Option<(String, Option<Vec<u8>>, i64, i64)> = tx
+                .query_row(
+                    "SELECT owner_id, snapshot, snapshot_seq, last_seq FROM documents WHERE id = ?1",
+                    [&key],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()
+                .map_err(storage_error)?;
+            let Some((owner, snapshot, snapshot_seq, mut last_seq)) = row else {
+                return Err(StorageError::Other(format!("document {id} does not exist and has no creator")));
+            };
+            if creator.is_some_and(|c| c.to_string() != owner) {
+                return Err(StorageError::NotOwner);
+            }
+            let created = snapshot.is_none() && last_seq == 0;
+            let mut inserted = 0;
+            {
+                let mut insert = tx
+                    .prepare_cached("INSERT INTO changes (document_id, seq, hash, data) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(document_id, hash) DO NOTHING")
+                    .map_err(storage_error)?;
+                for (hash, data) in &changes {
+                    if insert.execute((&key, last_seq + 1, hash, data)).map_err(storage_error)? == 1 {
+                        last_seq += 1;
+                        inserted += 1;
+                    }
+                }
+            }
+            tx.execute("UPDATE documents SET last_seq = ?1 WHERE id = ?2", (last_seq, &key)).map_err(storage_error)?;
+            tx.commit().map_err(storage_error)?;
+            Ok(Appended { created: created && inserted > 0, inserted, last_seq, since_snapshot: last_seq - snapshot_seq })
+        })
+        .await
+    }
+
+    async fn replace_snapshot(
+        &self,
+        id: DocumentId,
+        snapshot: Vec<u8>,
+        expected_snapshot_seq: i64,
+        up_to_seq: i64,
+    ) -> Result<bool, StorageError> {
+        self.with_conn(move |conn| {
+            let key = doc_key(id);
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(storage_error)?;
+            let updated = tx
+                .execute(
+                    "UPDATE documents SET snapshot = ?1, snapshot_seq = ?2 WHERE id = ?3 AND snapshot_seq = ?4 AND last_seq >= ?2",
+                    (&snapshot, up_to_seq, &key, expected_snapshot_seq),
+                )
+                .map_err(storage_error)?;
+            if updated == 1 {
+                tx.execute("DELETE FROM changes WHERE document_id = ?1 AND seq <= ?2", (&key, up_to_seq)).map_err(storage_error)?;
+            }
+            tx.commit().map_err(storage_error)?;
+            Ok(updated == 1)
         })
         .await
     }

@@ -32,13 +32,67 @@ pub struct TestApp {
     pub outbox: PathBuf,
     /// The configuration the relay runs with (for operator commands in tests).
     pub config: Config,
+    features: Features,
     _data_dir: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// Builds and serves a relay on a fresh port; returns its address, its
+/// shutdown trigger and its task.
+async fn start(
+    config: Config,
+    features: Features,
+) -> (
+    SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let state = lifeos_relay::build(config, features)
+        .await
+        .expect("relay starts");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        lifeos_relay::serve(listener, state, async {
+            let _ = rx.await;
+        })
+        .await
+        .expect("relay serves");
+    });
+    (address, tx, server)
 }
 
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.address)
+    }
+
+    /// The sync endpoint with `?token=`.
+    pub fn sync_url(&self, token: &str) -> String {
+        format!("ws://{}/api/v1/sync?token={token}", self.address)
+    }
+
+    /// Stops the relay the way SIGTERM does (waiting until it has flushed
+    /// and exited) and starts a new one on the same database and data
+    /// directory, on a new port.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let (address, tx, server) = start(self.config.clone(), self.features.clone()).await;
+        self.address = address;
+        self.shutdown = Some(tx);
+        self.server = Some(server);
+    }
+
+    /// Stops the relay gracefully and waits until it has exited.
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("relay exits cleanly");
+        }
     }
 
     /// POSTs `body` as JSON to `path`.
@@ -130,21 +184,24 @@ pub async fn spawn_app_configured(
         smtp_url: None,
         log_format: LogFormat::Text,
         max_frame_bytes: lifeos_core::sync::DEFAULT_MAX_FRAME,
+        max_body_bytes: 64 * 1024,
+        send_queue: 1024,
+        ping_secs: 30,
+        doc_idle_secs: 300,
+        compact_after: 1000,
+        audit_retention_days: 365,
     };
     adjust(&mut config);
+    if std::env::var_os("RUST_LOG").is_some() {
+        lifeos_relay::telemetry::init(LogFormat::Text);
+    }
     let kept = config.clone();
-    let state = lifeos_relay::build(config, features)
-        .await
-        .expect("relay starts");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(lifeos_relay::serve(listener, state, async {
-        let _ = rx.await;
-    }));
+    let (address, tx, server) = start(config, features.clone()).await;
     TestApp {
         address,
         config: kept,
+        features,
+        server: Some(server),
         client: reqwest::Client::new(),
         postgres_db,
         outbox: data_dir.path().join("outbox"),

@@ -1,6 +1,7 @@
 //! The relay over HTTP: each test spawns the real relay on port 0 against a
 //! fresh database, once with SQLite and once with Postgres.
 
+mod device;
 mod helpers;
 
 mod audit;
@@ -8,3 +9,4 @@ mod auth;
 mod features;
 mod health;
 mod reset;
+mod sync;

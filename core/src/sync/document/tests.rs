@@ -284,3 +284,41 @@ fn unconfirmed_changes_count_down_as_the_relay_confirms() {
     let (_, doc, sync) = &mut net.devices[0];
     assert_eq!(sync.unconfirmed_changes(doc, &relay), 0);
 }
+
+#[test]
+fn a_peer_that_repeats_its_heads_while_a_commit_is_pending_still_hears_it_is_stored() {
+    // Automerge's sync state treats a heads-only message whose heads equal
+    // ours as "they know our heads"; with the durability gate the peer never
+    // heard them (our answer waited for the commit), so it must still be told.
+    let mut net = Net::new(1);
+    net.settle();
+    let relay = peer("relay");
+    let device = peer("device-0");
+    let take_to = |net: &mut Net, to: &PeerId| {
+        let i = net.queue.iter().position(|(_, t, _)| t == to).unwrap();
+        net.queue.remove(i).unwrap()
+    };
+    net.edit(0, "a", 0);
+    let (from, _, m) = take_to(&mut net, &relay);
+    let out = net.relay.1.receive(&mut net.relay.0, &from, &m).unwrap();
+    net.route(&relay, out);
+    assert!(net.commit_one());
+    // The relay's answer to the first edit is on its way; the device edits again.
+    net.edit(0, "b", 1);
+    let (from, _, m) = take_to(&mut net, &relay);
+    let out = net.relay.1.receive(&mut net.relay.0, &from, &m).unwrap();
+    net.route(&relay, out);
+    assert_eq!(net.pending.len(), 1, "the second edit waits for storage");
+    // The device gets the old answer and replies with its heads, which the
+    // relay already has but has not stored yet.
+    let (from, _, m) = take_to(&mut net, &device);
+    let (_, doc, sync) = &mut net.devices[0];
+    let out = sync.receive(doc, &from, &m).unwrap();
+    net.route(&device, out);
+    let (from, _, m) = take_to(&mut net, &relay);
+    let out = net.relay.1.receive(&mut net.relay.0, &from, &m).unwrap();
+    net.route(&relay, out);
+    net.settle();
+    let (_, doc, sync) = &mut net.devices[0];
+    assert_eq!(sync.unconfirmed_changes(doc, &relay), 0);
+}

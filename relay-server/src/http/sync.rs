@@ -1,0 +1,61 @@
+//! `GET /api/v1/sync`: the WebSocket upgrade. The access token comes as
+//! `?token=` (browsers and the automerge-repo client adapter cannot set
+//! headers) or as `Authorization: Bearer`; without a valid one the answer is
+//! 401 and there is no upgrade. The connection is then bound to that user.
+
+use axum::Router;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+
+use super::AppState;
+use super::extract::{authenticate, bearer};
+use crate::error::ApiError;
+use crate::sync::SyncSettings;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/sync", get(upgrade))
+}
+
+#[derive(Deserialize)]
+struct SyncQuery {
+    token: Option<String>,
+}
+
+async fn upgrade(
+    State(state): State<AppState>,
+    query: Result<Query<SyncQuery>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    const UNAUTHORIZED: ApiError = ApiError::Unauthorized(
+        "a valid access token is required (?token= or Authorization: Bearer)",
+    );
+    let from_query = query.ok().and_then(|Query(q)| q.token);
+    let token = from_query
+        .as_deref()
+        .or_else(|| bearer(&headers))
+        .ok_or(UNAUTHORIZED)?;
+    let (user, claims) = authenticate(&state, token).await?;
+    let ws = ws.map_err(|e| ApiError::BadRequest(format!("not a WebSocket upgrade: {e}")))?;
+    let settings = SyncSettings::from_config(&state.config);
+    let sync = state.sync.clone();
+    Ok(ws
+        .max_frame_size(settings.max_frame)
+        .max_message_size(settings.max_frame)
+        .on_upgrade(move |socket| {
+            crate::sync::run_connection(
+                socket,
+                sync,
+                settings,
+                user.id,
+                claims.generation,
+                claims.expires_at,
+            )
+        })
+        .into_response())
+}

@@ -1,0 +1,643 @@
+//! The sync actor: the one task that owns the [`Hub`]. See the parent module.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::time::{Duration, Instant};
+
+use lifeos_core::DocumentId;
+use lifeos_core::sync::{
+    Access, Authorize, Durability, Hub, HubOutput, Message, PeerId, PersistRequest, encode,
+};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use super::{CloseReason, Command, ConnId, JoinError, Joined, SyncSettings, SyncStats};
+use crate::storage::{Appended, DocumentStore, Storage, StorageError, Store, StoredDocument};
+
+/// Results of the actor's own background tasks.
+pub(crate) enum Internal {
+    OwnerResolved {
+        document: DocumentId,
+        result: Result<Option<Uuid>, StorageError>,
+    },
+    Loaded {
+        document: DocumentId,
+        result: Result<Option<StoredDocument>, StorageError>,
+    },
+    Persisted {
+        document: DocumentId,
+        batch: Vec<PersistRequest>,
+        result: Result<Appended, StorageError>,
+    },
+    RetryPersist(DocumentId),
+    RetryLoad(DocumentId),
+    Compacted(DocumentId),
+    /// Each connected user's current session generation; `None` when the
+    /// account is gone or disabled.
+    Sessions(Vec<(Uuid, Option<i64>)>),
+}
+
+/// How often live connections are checked against their accounts, for
+/// changes made outside this process (an operator disabling an account,
+/// another relay on the same database).
+const SESSION_CHECK: Duration = Duration::from_secs(30);
+
+/// Who owns a document, as far as the actor knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    User(Uuid),
+    /// Storage has no such document (yet).
+    Nobody,
+}
+
+/// The hub's access policy: owner only. Sharing would answer `Full` for
+/// more users here, without touching the protocol.
+#[derive(Default)]
+struct Policy {
+    users: HashMap<PeerId, Uuid>,
+    owners: HashMap<DocumentId, Owner>,
+}
+
+impl Authorize for Policy {
+    fn access(&mut self, peer: &PeerId, document: &DocumentId) -> Access {
+        match (self.users.get(peer), self.owners.get(document)) {
+            (Some(user), Some(Owner::User(owner))) if user == owner => Access::Full,
+            // Nobody stores it: the peer may create it (a `sync`) or hear that it does not exist.
+            (Some(_), Some(Owner::Nobody)) => Access::Full,
+            _ => Access::Denied,
+        }
+    }
+}
+
+struct Connection {
+    conn: ConnId,
+    user: Uuid,
+    generation: i64,
+    outbox: mpsc::Sender<Vec<u8>>,
+    closer: oneshot::Sender<CloseReason>,
+}
+
+/// Appends of one document: at most one in flight; the rest wait and go together.
+#[derive(Default)]
+struct Writes {
+    in_flight: bool,
+    queued: Vec<PersistRequest>,
+    creator: Option<Uuid>,
+    failures: u32,
+}
+
+struct Actor {
+    store: Store,
+    settings: SyncSettings,
+    hub: Hub<Policy>,
+    commands: mpsc::WeakSender<Command>,
+    connections: HashMap<PeerId, Connection>,
+    /// Messages waiting for their document's owner to be known.
+    resolving: HashMap<DocumentId, Vec<(PeerId, Message)>>,
+    writes: HashMap<DocumentId, Writes>,
+    load_failures: HashMap<DocumentId, u32>,
+    compacting: HashSet<DocumentId>,
+    last_used: HashMap<DocumentId, Instant>,
+    /// Set once shutdown began: no new connections or messages.
+    stopping: bool,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+pub(super) fn spawn(
+    store: Store,
+    settings: SyncSettings,
+    local: PeerId,
+    commands: mpsc::WeakSender<Command>,
+    receiver: mpsc::Receiver<Command>,
+) {
+    let actor = Actor {
+        store,
+        hub: Hub::new(local, Durability::CommitFirst, Policy::default()),
+        settings,
+        commands,
+        connections: HashMap::new(),
+        resolving: HashMap::new(),
+        writes: HashMap::new(),
+        load_failures: HashMap::new(),
+        compacting: HashSet::new(),
+        last_used: HashMap::new(),
+        stopping: false,
+        shutdown: None,
+    };
+    tokio::spawn(actor.run(receiver));
+}
+
+/// Backoff before retrying a failed database call: 100 ms doubling to 5 s.
+fn backoff(failures: u32) -> Duration {
+    Duration::from_millis(100u64.saturating_mul(1 << failures.min(6))).min(Duration::from_secs(5))
+}
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+impl Actor {
+    async fn run(mut self, mut receiver: mpsc::Receiver<Command>) {
+        let sweep_every =
+            (self.settings.doc_idle / 2).clamp(Duration::from_secs(1), Duration::from_secs(60));
+        let mut sweep = tokio::time::interval(sweep_every);
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut sessions = tokio::time::interval(SESSION_CHECK);
+        sessions.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                command = receiver.recv() => match command {
+                    Some(command) => self.handle(command),
+                    None => break,
+                },
+                _ = sweep.tick() => self.sweep(),
+                _ = sessions.tick() => self.check_sessions(),
+            }
+            if self.writes.is_empty()
+                && let Some(done) = self.shutdown.take()
+            {
+                tracing::info!("sync: every received change is stored");
+                let _ = done.send(());
+            }
+        }
+    }
+
+    fn handle(&mut self, command: Command) {
+        match command {
+            Command::Join(joined, reply) => {
+                let _ = reply.send(self.join(joined));
+            }
+            Command::Message {
+                conn,
+                peer,
+                message,
+            } => self.message(conn, peer, message),
+            Command::Leave { conn, peer } => {
+                if self.connections.get(&peer).is_some_and(|c| c.conn == conn) {
+                    self.drop_connection(&peer);
+                }
+            }
+            Command::CloseUser(user) => {
+                let peers: Vec<PeerId> = self
+                    .connections
+                    .iter()
+                    .filter(|(_, c)| c.user == user)
+                    .map(|(p, _)| p.clone())
+                    .collect();
+                if !peers.is_empty() {
+                    tracing::info!(%user, connections = peers.len(), "closing sync connections: sessions ended");
+                }
+                for peer in peers {
+                    self.close(&peer, CloseReason::SessionEnded);
+                }
+            }
+            Command::Stats(reply) => {
+                let _ = reply.send(SyncStats {
+                    connections: self.connections.len(),
+                    documents: self.hub.loaded_count(),
+                    pending_writes: self.writes.len(),
+                });
+            }
+            Command::Shutdown(done) => {
+                let peers: Vec<PeerId> = self.connections.keys().cloned().collect();
+                tracing::info!(
+                    connections = peers.len(),
+                    pending = self.writes.len(),
+                    "sync: shutting down"
+                );
+                for peer in peers {
+                    self.close(&peer, CloseReason::Shutdown);
+                }
+                self.stopping = true;
+                self.shutdown = Some(done);
+            }
+            Command::Internal(internal) => self.internal(internal),
+        }
+    }
+
+    fn join(&mut self, joined: Joined) -> Result<(), JoinError> {
+        if self.stopping {
+            return Err(JoinError::ShuttingDown);
+        }
+        if let Some(existing) = self.connections.get(&joined.peer) {
+            if existing.user != joined.user {
+                return Err(JoinError::PeerIdTaken);
+            }
+            // The same device reconnected before its old connection noticed it was dead.
+            self.close(&joined.peer, CloseReason::Replaced);
+        }
+        self.hub
+            .authorizer_mut()
+            .users
+            .insert(joined.peer.clone(), joined.user);
+        self.connections.insert(
+            joined.peer,
+            Connection {
+                conn: joined.conn,
+                user: joined.user,
+                generation: joined.generation,
+                outbox: joined.outbox,
+                closer: joined.closer,
+            },
+        );
+        Ok(())
+    }
+
+    fn message(&mut self, conn: ConnId, peer: PeerId, message: Message) {
+        tracing::trace!(%peer, kind = message.type_name(), "sync: received");
+        let Some(connection) = self.connections.get(&peer).filter(|c| c.conn == conn) else {
+            return; // A replaced or closed connection's late message.
+        };
+        let user = connection.user;
+        let Some(document) = message.document_id() else {
+            return;
+        };
+        if self.stopping {
+            return;
+        }
+        self.last_used.insert(document, Instant::now());
+        if let Some(waiting) = self.resolving.get_mut(&document) {
+            waiting.push((peer, message));
+            return;
+        }
+        if !self.hub.authorizer_mut().owners.contains_key(&document) {
+            self.resolving.insert(document, vec![(peer, message)]);
+            let store = self.store.clone();
+            self.spawn(async move {
+                let result = store.document_owner(document).await;
+                Internal::OwnerResolved { document, result }
+            });
+            return;
+        }
+        self.route(user, &peer, message);
+    }
+
+    /// Hands a message whose document's owner is known to the hub.
+    fn route(&mut self, user: Uuid, peer: &PeerId, message: Message) {
+        let Some(document) = message.document_id() else {
+            return;
+        };
+        let policy = self.hub.authorizer_mut();
+        // The first `sync` for a document nobody stores claims it for its
+        // user, so that no other user's peer can join it before it is stored.
+        if matches!(message, Message::Sync { .. })
+            && policy.owners.get(&document) == Some(&Owner::Nobody)
+        {
+            policy.owners.insert(document, Owner::User(user));
+        }
+        match self.hub.receive(peer, message) {
+            Ok(outputs) => self.process(outputs),
+            Err(e) => {
+                tracing::warn!(%peer, %document, error = %e, "closing sync connection: bad message");
+                self.close(peer, CloseReason::Protocol);
+            }
+        }
+    }
+
+    fn process(&mut self, outputs: Vec<HubOutput>) {
+        let mut queue = VecDeque::from(outputs);
+        while let Some(output) = queue.pop_front() {
+            match output {
+                HubOutput::Send { to, message } => {
+                    tracing::trace!(peer = %to, kind = message.type_name(), "sync: send");
+                    self.deliver(&to, encode(&message));
+                }
+                HubOutput::Load { document } => self.load(document),
+                HubOutput::Persist {
+                    request,
+                    created_by,
+                } => {
+                    let document = request.document;
+                    let writes = self.writes.entry(document).or_default();
+                    if created_by.is_some()
+                        && let Some(Owner::User(owner)) =
+                            self.hub.authorizer_mut().owners.get(&document)
+                    {
+                        writes.creator = Some(*owner);
+                    }
+                    writes.queued.push(request);
+                    if !writes.in_flight {
+                        self.start_write(document);
+                    }
+                }
+                HubOutput::Changed { .. } => {}
+            }
+        }
+    }
+
+    fn deliver(&mut self, to: &PeerId, frame: Vec<u8>) {
+        let Some(connection) = self.connections.get(to) else {
+            return;
+        };
+        match connection.outbox.try_send(frame) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::warn!(peer = %to, "closing sync connection: send queue full");
+                self.close(to, CloseReason::TooSlow);
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => self.drop_connection(to),
+        }
+    }
+
+    fn close(&mut self, peer: &PeerId, reason: CloseReason) {
+        if let Some(connection) = self.connections.remove(peer) {
+            let _ = connection.closer.send(reason);
+        }
+        self.forget_peer(peer);
+    }
+
+    fn drop_connection(&mut self, peer: &PeerId) {
+        self.connections.remove(peer);
+        self.forget_peer(peer);
+    }
+
+    fn forget_peer(&mut self, peer: &PeerId) {
+        self.hub.peer_disconnected(peer);
+        self.hub.authorizer_mut().users.remove(peer);
+    }
+
+    fn load(&mut self, document: DocumentId) {
+        let store = self.store.clone();
+        self.spawn(async move {
+            let result = store.load_document(document).await;
+            Internal::Loaded { document, result }
+        });
+    }
+
+    fn start_write(&mut self, document: DocumentId) {
+        let Some(writes) = self.writes.get_mut(&document) else {
+            return;
+        };
+        if writes.in_flight {
+            return;
+        }
+        if writes.queued.is_empty() {
+            self.writes.remove(&document);
+            return;
+        }
+        writes.in_flight = true;
+        let batch = std::mem::take(&mut writes.queued);
+        let creator = writes.creator;
+        let changes: Vec<(Vec<u8>, Vec<u8>)> = batch
+            .iter()
+            .flat_map(|r| r.changes.iter().map(|(h, b)| (h.0.to_vec(), b.clone())))
+            .collect();
+        let store = self.store.clone();
+        self.spawn(async move {
+            let result = store
+                .append_changes(document, creator, changes, now_millis())
+                .await;
+            Internal::Persisted {
+                document,
+                batch,
+                result,
+            }
+        });
+    }
+
+    fn internal(&mut self, internal: Internal) {
+        match internal {
+            Internal::OwnerResolved { document, result } => {
+                let owner = match result {
+                    Ok(Some(user)) => Owner::User(user),
+                    Ok(None) => Owner::Nobody,
+                    Err(e) => {
+                        // Try again later; the messages wait (devices wait for an answer).
+                        tracing::warn!(%document, error = %e, "sync: cannot look up document owner");
+                        let commands = self.commands.clone();
+                        tokio::spawn(async move {
+                            tokio::time::sleep(backoff(3)).await;
+                            if let Some(c) = commands.upgrade() {
+                                let _ = c
+                                    .send(Command::Internal(Internal::RetryLoad(document)))
+                                    .await;
+                            }
+                        });
+                        return;
+                    }
+                };
+                self.hub.authorizer_mut().owners.insert(document, owner);
+                for (peer, message) in self.resolving.remove(&document).unwrap_or_default() {
+                    if let Some(user) = self.connections.get(&peer).map(|c| c.user) {
+                        self.route(user, &peer, message);
+                    }
+                }
+            }
+            Internal::RetryLoad(document) => {
+                if self.hub.is_loaded(&document) {
+                    self.load(document);
+                } else if self.resolving.contains_key(&document) {
+                    let store = self.store.clone();
+                    self.spawn(async move {
+                        let result = store.document_owner(document).await;
+                        Internal::OwnerResolved { document, result }
+                    });
+                }
+            }
+            Internal::Loaded { document, result } => match result {
+                Ok(stored) => {
+                    self.load_failures.remove(&document);
+                    let logged = stored.as_ref().map_or(0, |s| s.changes.len());
+                    let bytes = stored.as_ref().and_then(StoredDocument::bytes);
+                    match self.hub.loaded(document, bytes.as_deref()) {
+                        Ok(outputs) => self.process(outputs),
+                        Err(e) => {
+                            tracing::error!(%document, error = %e, "sync: stored document does not load")
+                        }
+                    }
+                    if i64::try_from(logged).unwrap_or(i64::MAX) >= self.settings.compact_after {
+                        self.compact(document);
+                    }
+                }
+                Err(e) => {
+                    let failures = self.load_failures.entry(document).or_insert(0);
+                    *failures += 1;
+                    let wait = backoff(*failures);
+                    tracing::warn!(%document, error = %e, retry_in = ?wait, "sync: cannot load document");
+                    self.retry_later(wait, Internal::RetryLoad(document));
+                }
+            },
+            Internal::Persisted {
+                document,
+                batch,
+                result,
+            } => self.persisted(document, batch, result),
+            Internal::RetryPersist(document) => {
+                if self.writes.get(&document).is_some_and(|w| !w.in_flight) {
+                    self.start_write(document);
+                }
+            }
+            Internal::Compacted(document) => {
+                self.compacting.remove(&document);
+            }
+            Internal::Sessions(current) => {
+                let current: HashMap<Uuid, Option<i64>> = current.into_iter().collect();
+                let ended: Vec<PeerId> = self
+                    .connections
+                    .iter()
+                    .filter(|(_, c)| {
+                        current
+                            .get(&c.user)
+                            .is_some_and(|now| *now != Some(c.generation))
+                    })
+                    .map(|(p, _)| p.clone())
+                    .collect();
+                for peer in ended {
+                    tracing::info!(%peer, "closing sync connection: its session ended");
+                    self.close(&peer, CloseReason::SessionEnded);
+                }
+            }
+        }
+    }
+
+    fn persisted(
+        &mut self,
+        document: DocumentId,
+        batch: Vec<PersistRequest>,
+        result: Result<Appended, StorageError>,
+    ) {
+        tracing::debug!(%document, requests = batch.len(), ok = result.is_ok(), "sync: append finished");
+        match result {
+            Ok(appended) => {
+                if let Some(writes) = self.writes.get_mut(&document) {
+                    writes.in_flight = false;
+                    writes.failures = 0;
+                    writes.creator = None;
+                }
+                if appended.created
+                    && let Some(Owner::User(owner)) =
+                        self.hub.authorizer_mut().owners.get(&document).copied()
+                {
+                    let store = self.store.clone();
+                    tokio::spawn(async move {
+                        let detail = serde_json::json!({ "document": document.to_string() });
+                        if let Err(e) = store
+                            .record_audit(
+                                Some(owner),
+                                "document_created",
+                                now_millis(),
+                                None,
+                                &detail,
+                            )
+                            .await
+                        {
+                            tracing::error!(error = %e, "cannot record audit event");
+                        }
+                    });
+                }
+                for request in batch {
+                    let outputs = self.hub.committed(document, request.ticket);
+                    self.process(outputs);
+                }
+                if appended.since_snapshot >= self.settings.compact_after {
+                    self.compact(document);
+                }
+                self.start_write(document);
+            }
+            Err(StorageError::NotOwner) => {
+                // Another relay on the same database stored this id for another
+                // user first. Nothing here was advertised; drop it and let the
+                // peers start over (they will get doc-unavailable).
+                tracing::warn!(%document, "sync: document claimed by another user elsewhere");
+                self.writes.remove(&document);
+                self.hub.authorizer_mut().owners.remove(&document);
+                for peer in self.hub.evict(&document) {
+                    self.close(&peer, CloseReason::Protocol);
+                }
+            }
+            Err(e) => {
+                let Some(writes) = self.writes.get_mut(&document) else {
+                    return;
+                };
+                // Keep the order: the failed batch goes first next time.
+                let mut requeued = batch;
+                requeued.append(&mut writes.queued);
+                writes.queued = requeued;
+                writes.in_flight = false;
+                writes.failures += 1;
+                let wait = backoff(writes.failures);
+                tracing::warn!(%document, error = %e, retry_in = ?wait, "sync: cannot store changes; nothing is acknowledged until they are");
+                self.retry_later(wait, Internal::RetryPersist(document));
+            }
+        }
+    }
+
+    /// Folds the document's log into a new snapshot, in the background.
+    fn compact(&mut self, document: DocumentId) {
+        if !self.compacting.insert(document) {
+            return;
+        }
+        let store = self.store.clone();
+        self.spawn(async move {
+            if let Err(e) = crate::storage::compact_document(&store, document).await {
+                tracing::warn!(%document, error = %e, "sync: compaction failed; the log stays as it is");
+            }
+            Internal::Compacted(document)
+        });
+    }
+
+    /// Drops documents nobody used for the idle time, once nothing waits for storage.
+    fn sweep(&mut self) {
+        let idle = self.settings.doc_idle;
+        let now = Instant::now();
+        let stale: Vec<DocumentId> = self
+            .last_used
+            .iter()
+            .filter(|(_, at)| now.duration_since(**at) >= idle)
+            .map(|(d, _)| *d)
+            .collect();
+        for document in stale {
+            if self.writes.contains_key(&document) || self.resolving.contains_key(&document) {
+                continue;
+            }
+            let gone = !self.hub.is_loaded(&document) || self.hub.unload_if_idle(&document);
+            if gone {
+                self.last_used.remove(&document);
+                self.hub.authorizer_mut().owners.remove(&document);
+            }
+        }
+    }
+
+    /// Looks up every connected account in the background.
+    fn check_sessions(&self) {
+        let users: HashSet<Uuid> = self.connections.values().map(|c| c.user).collect();
+        if users.is_empty() {
+            return;
+        }
+        let store = self.store.clone();
+        self.spawn(async move {
+            let mut current = Vec::with_capacity(users.len());
+            for user in users {
+                match store.user_by_id(user).await {
+                    Ok(Some(u)) if !u.disabled => current.push((user, Some(u.session_epoch))),
+                    Ok(_) => current.push((user, None)),
+                    // Unknown while the database is down: leave those connections be.
+                    Err(_) => {}
+                }
+            }
+            Internal::Sessions(current)
+        });
+    }
+
+    fn retry_later(&self, wait: Duration, internal: Internal) {
+        let commands = self.commands.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            if let Some(c) = commands.upgrade() {
+                let _ = c.send(Command::Internal(internal)).await;
+            }
+        });
+    }
+
+    /// Runs `task` and feeds its result back to the actor.
+    fn spawn(&self, task: impl Future<Output = Internal> + Send + 'static) {
+        let Some(commands) = self.commands.upgrade() else {
+            return;
+        };
+        tokio::spawn(async move {
+            let internal = task.await;
+            let _ = commands.send(Command::Internal(internal)).await;
+        });
+    }
+}

@@ -1,0 +1,433 @@
+//! `/api/v1/sync`: real devices (lifeos-core's client over tokio-tungstenite)
+//! against the real relay, on both backends.
+
+use std::time::{Duration, Instant};
+
+use lifeos_core::DocumentId;
+use lifeos_relay::storage::{DocumentStore, Store};
+
+use crate::both_backends;
+use crate::device::Device;
+use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_configured};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn token(pair: &serde_json::Value) -> String {
+    pair["access_token"].as_str().unwrap().to_string()
+}
+
+async fn connected(app: &TestApp, name: &str, token: &str) -> Device {
+    let mut device = Device::new(name);
+    device
+        .connect(&app.sync_url(token))
+        .await
+        .expect("connects");
+    device
+}
+
+/// Both devices handle frames until `done` holds for both.
+async fn run_both(
+    a: &mut Device,
+    b: &mut Device,
+    what: &str,
+    mut done: impl FnMut(&mut Device, &mut Device) -> bool,
+) {
+    let deadline = Instant::now() + WAIT;
+    while !done(a, b) {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        a.run_for(Duration::from_millis(5)).await;
+        b.run_for(Duration::from_millis(5)).await;
+    }
+}
+
+async fn upgrade_needs_a_valid_token(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let pair = app.register("ws@example.com").await;
+    let mut device = Device::new("phone");
+    let url = |t: &str| format!("ws://{}/api/v1/sync?token={t}", app.address);
+    assert_eq!(
+        device
+            .connect(&format!("ws://{}/api/v1/sync", app.address))
+            .await,
+        Err("401".into())
+    );
+    assert_eq!(device.connect(&url("not-a-token")).await, Err("401".into()));
+    // A token whose session ended is refused too.
+    let r = app
+        .client
+        .post(app.url("/api/v1/auth/logout-all"))
+        .bearer_auth(token(&pair))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(device.connect(&url(&token(&pair))).await, Err("401".into()));
+    // The Authorization header works where a client can set it.
+    let fresh = app
+        .post(
+            "/api/v1/auth/login",
+            serde_json::json!({ "email": "ws@example.com", "password": "a long enough password" }),
+        )
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!(
+            "ws://{}/api/v1/sync",
+            app.address
+        ))
+        .unwrap();
+    request.headers_mut().insert(
+        "authorization",
+        format!("Bearer {}", token(&fresh)).parse().unwrap(),
+    );
+    let (ws, response) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("upgrades");
+    assert_eq!(response.status(), 101);
+    drop(ws);
+    // A plain GET with a valid token is not an upgrade.
+    let r = app.get_with("/api/v1/sync", &token(&fresh)).await;
+    assert_eq!(r.status(), 400);
+}
+both_backends!(
+    upgrade_needs_a_valid_token,
+    super::upgrade_needs_a_valid_token
+);
+
+async fn two_devices_converge(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let t = token(&app.register("two@example.com").await);
+    let mut laptop = connected(&app, "laptop", &t).await;
+    let doc = laptop.create("title", "from the laptop").await;
+    laptop
+        .run_until(
+            "the relay stores the new document",
+            WAIT,
+            Device::all_confirmed,
+        )
+        .await;
+
+    let mut phone = connected(&app, "phone", &t).await;
+    phone.want(doc).await;
+    phone
+        .run_until("the phone receives the document", WAIT, |d| {
+            d.get(doc, "title").is_some()
+        })
+        .await;
+    assert_eq!(phone.get(doc, "title").as_deref(), Some("from the laptop"));
+
+    // Both edit at once; both see both edits, and the relay stores them all.
+    phone.put(doc, "phone", "yes").await;
+    laptop.put(doc, "laptop", "yes").await;
+    run_both(&mut laptop, &mut phone, "both devices converge", |a, b| {
+        a.get(doc, "phone").is_some()
+            && b.get(doc, "laptop").is_some()
+            && a.heads(doc) == b.heads(doc)
+            && a.all_confirmed()
+            && b.all_confirmed()
+    })
+    .await;
+}
+both_backends!(two_devices_converge, super::two_devices_converge);
+
+async fn offline_device_catches_up(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let t = token(&app.register("offline@example.com").await);
+    let mut laptop = connected(&app, "laptop", &t).await;
+    let doc = laptop.create("start", "0").await;
+    laptop
+        .run_until("stored", WAIT, Device::all_confirmed)
+        .await;
+    let mut phone = connected(&app, "phone", &t).await;
+    phone.want(doc).await;
+    phone
+        .run_until("the phone has the document", WAIT, |d| {
+            d.get(doc, "start").is_some()
+        })
+        .await;
+
+    // The phone goes offline and makes 500 edits; the laptop makes some too.
+    phone.disconnect();
+    for i in 0..500 {
+        phone.put(doc, &format!("phone-{i}"), &i.to_string()).await;
+    }
+    for i in 0..20 {
+        laptop
+            .put(doc, &format!("laptop-{i}"), &i.to_string())
+            .await;
+    }
+    laptop
+        .run_until("laptop edits stored", WAIT, Device::all_confirmed)
+        .await;
+
+    phone.connect(&app.sync_url(&t)).await.expect("reconnects");
+    run_both(
+        &mut laptop,
+        &mut phone,
+        "converged after reconnecting",
+        |a, b| a.heads(doc) == b.heads(doc) && a.all_confirmed() && b.all_confirmed(),
+    )
+    .await;
+    assert_eq!(laptop.get(doc, "phone-499").as_deref(), Some("499"));
+    assert_eq!(phone.get(doc, "laptop-19").as_deref(), Some("19"));
+}
+both_backends!(offline_device_catches_up, super::offline_device_catches_up);
+
+async fn other_users_cannot_read_or_write(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let alice_pair = app.register("alice@example.com").await;
+    let alice_id: uuid::Uuid = alice_pair["user"]["id"].as_str().unwrap().parse().unwrap();
+    let alice = token(&alice_pair);
+    let mallory = token(&app.register("mallory@example.com").await);
+    let mut alice_laptop = connected(&app, "alice", &alice).await;
+    let doc = alice_laptop.create("secret", "alice's").await;
+    alice_laptop
+        .run_until("stored", WAIT, Device::all_confirmed)
+        .await;
+
+    // Reading: Mallory asks for Alice's document, and for Alice's root
+    // document (whose id derives from her account id), and for one that
+    // does not exist; the answers are the same.
+    let mut intruder = connected(&app, "mallory", &mallory).await;
+    let root = DocumentId::root_of_user(&alice_id);
+    let missing = DocumentId::generate();
+    for id in [doc, root, missing] {
+        intruder.want(id).await;
+    }
+    intruder
+        .run_until("three doc-unavailable answers", WAIT, |d| {
+            d.unavailable.len() == 3
+        })
+        .await;
+    assert!(intruder.get(doc, "secret").is_none());
+
+    // Writing: Mallory announces her own document under Alice's id.
+    let mut forger = Device::new("forger");
+    forger.connect(&app.sync_url(&mallory)).await.unwrap();
+    forger.client.documents_mut().insert(doc, {
+        use automerge::transaction::Transactable;
+        let mut d = automerge::AutoCommit::new();
+        d.put(automerge::ROOT, "secret", "mallory's").unwrap();
+        d
+    });
+    let outputs = forger.client.local_change(doc);
+    assert!(!outputs.is_empty());
+    for o in outputs {
+        if let lifeos_core::sync::ClientOutput::Send(m) = o {
+            forger.send_raw(lifeos_core::sync::encode(&m)).await;
+        }
+    }
+    forger
+        .run_until("the forged sync is refused", WAIT, |d| {
+            d.unavailable.contains(&doc)
+        })
+        .await;
+
+    // Alice's devices never see Mallory's change, also after a restart.
+    alice_laptop.run_for(Duration::from_millis(300)).await;
+    assert_eq!(alice_laptop.get(doc, "secret").as_deref(), Some("alice's"));
+    let mut alice_phone = connected(&app, "alice-phone", &alice).await;
+    alice_phone.want(doc).await;
+    alice_phone
+        .run_until("alice's phone gets the document", WAIT, |d| {
+            d.get(doc, "secret").is_some()
+        })
+        .await;
+    alice_phone.run_for(Duration::from_millis(200)).await;
+    assert_eq!(alice_phone.get(doc, "secret").as_deref(), Some("alice's"));
+    assert_eq!(alice_phone.heads(doc), alice_laptop.heads(doc));
+}
+both_backends!(
+    other_users_cannot_read_or_write,
+    super::other_users_cannot_read_or_write
+);
+
+async fn restart_keeps_acknowledged_changes(backend: Backend) {
+    let mut app = spawn_app(backend).await;
+    let t = token(&app.register("durable@example.com").await);
+    let mut laptop = connected(&app, "laptop", &t).await;
+    let doc = laptop.create("n", "0").await;
+    for i in 1..=200 {
+        laptop.put(doc, "n", &i.to_string()).await;
+        laptop.put(doc, &format!("k{i}"), "v").await;
+    }
+    laptop
+        .run_until(
+            "the relay acknowledges every change",
+            WAIT,
+            Device::all_confirmed,
+        )
+        .await;
+    let heads = laptop.heads(doc);
+    laptop.disconnect();
+
+    app.restart().await;
+
+    let mut fresh = connected(&app, "new-phone", &t).await;
+    fresh.want(doc).await;
+    fresh
+        .run_until("the new device has everything acknowledged", WAIT, |d| {
+            d.heads(doc) == heads
+        })
+        .await;
+    assert_eq!(fresh.get(doc, "n").as_deref(), Some("200"));
+    assert_eq!(fresh.get(doc, "k137").as_deref(), Some("v"));
+}
+both_backends!(
+    restart_keeps_acknowledged_changes,
+    super::restart_keeps_acknowledged_changes
+);
+
+async fn compaction_keeps_every_change(backend: Backend) {
+    // Compact after every 50 changes, while a device keeps writing.
+    let mut app = spawn_app_configured(backend, Default::default(), |c| c.compact_after = 50).await;
+    let t = token(&app.register("compact@example.com").await);
+    let mut laptop = connected(&app, "laptop", &t).await;
+    let doc = laptop.create("n", "0").await;
+    for round in 0..6 {
+        for i in 0..40 {
+            laptop.put(doc, &format!("r{round}-{i}"), "v").await;
+        }
+        laptop.run_for(Duration::from_millis(20)).await;
+    }
+    laptop
+        .run_until("all stored", WAIT, Device::all_confirmed)
+        .await;
+    let heads = laptop.heads(doc);
+    laptop.disconnect();
+    app.restart().await;
+    let mut fresh = connected(&app, "phone", &t).await;
+    fresh.want(doc).await;
+    fresh
+        .run_until("everything survives compaction", WAIT, |d| {
+            d.heads(doc) == heads
+        })
+        .await;
+    assert_eq!(fresh.get(doc, "r5-39").as_deref(), Some("v"));
+    // The log was folded into a snapshot (more than once: 241 changes, every 50).
+    let store = Store::open(&app.config.database().unwrap()).await.unwrap();
+    let stored = store.load_document(doc).await.unwrap().unwrap();
+    assert!(stored.snapshot.is_some(), "compaction ran");
+    assert!(
+        stored.snapshot_seq >= 100,
+        "compacted up to {}",
+        stored.snapshot_seq
+    );
+    assert!(
+        stored.changes.len() < 100,
+        "{} changes left in the log",
+        stored.changes.len()
+    );
+}
+both_backends!(
+    compaction_keeps_every_change,
+    super::compaction_keeps_every_change
+);
+
+async fn ending_sessions_closes_live_connections(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let pair = app.register("sessions@example.com").await;
+    let t = token(&pair);
+    let other = token(&app.register("bystander@example.com").await);
+    let mut phone = connected(&app, "phone", &t).await;
+    let mut laptop = connected(&app, "laptop", &t).await;
+    let mut bystander = connected(&app, "bystander", &other).await;
+
+    let started = Instant::now();
+    let r = app
+        .client
+        .post(app.url("/api/v1/auth/logout-all"))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    for device in [&mut phone, &mut laptop] {
+        device
+            .run_until(
+                "the relay closes the connection",
+                Duration::from_secs(1),
+                |d| d.closed.is_some(),
+            )
+            .await;
+        assert_eq!(device.closed.as_ref().unwrap().0, 4001);
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "closed in {:?}",
+        started.elapsed()
+    );
+    // The old token no longer opens a connection or reads the account.
+    assert_eq!(
+        Device::new("again").connect(&app.sync_url(&t)).await,
+        Err("401".into())
+    );
+    assert_eq!(app.get_with("/api/v1/me", &t).await.status(), 401);
+    // Other users are not affected.
+    bystander.run_for(Duration::from_millis(100)).await;
+    assert!(bystander.is_connected());
+}
+both_backends!(
+    ending_sessions_closes_live_connections,
+    super::ending_sessions_closes_live_connections
+);
+
+async fn hostile_frames_close_only_that_connection(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let t = token(&app.register("hostile@example.com").await);
+    let mut honest = connected(&app, "honest", &t).await;
+    let doc = honest.create("k", "v").await;
+    honest
+        .run_until("stored", WAIT, Device::all_confirmed)
+        .await;
+
+    let frames: Vec<Vec<u8>> = vec![
+        vec![0xff, 0x00, 0x13],
+        b"not cbor at all".to_vec(),
+        // A sync message that claims to come from another peer.
+        lifeos_core::sync::encode(&lifeos_core::sync::Message::Request {
+            document_id: doc,
+            sender_id: lifeos_core::sync::PeerId::new("somebody-else").unwrap(),
+            target_id: lifeos_core::sync::PeerId::new("lifeos-relay").unwrap(),
+            data: Vec::new(),
+        }),
+    ];
+    for frame in frames {
+        let mut attacker = connected(&app, "attacker", &t).await;
+        attacker.send_raw(frame).await;
+        attacker
+            .run_until("the relay closes the hostile connection", WAIT, |d| {
+                !d.is_connected()
+            })
+            .await;
+    }
+    honest.put(doc, "still", "working").await;
+    honest
+        .run_until("the honest device still syncs", WAIT, Device::all_confirmed)
+        .await;
+}
+both_backends!(
+    hostile_frames_close_only_that_connection,
+    super::hostile_frames_close_only_that_connection
+);
+
+async fn shutdown_flushes_and_closes(backend: Backend) {
+    let mut app = spawn_app(backend).await;
+    let t = token(&app.register("stop@example.com").await);
+    let mut laptop = connected(&app, "laptop", &t).await;
+    laptop.create("k", "v").await;
+    laptop
+        .run_until("stored", WAIT, Device::all_confirmed)
+        .await;
+    app.stop().await;
+    laptop
+        .run_until("the relay says goodbye", WAIT, |d| d.closed.is_some())
+        .await;
+    assert_eq!(laptop.closed.as_ref().unwrap().0, 1001);
+}
+both_backends!(
+    shutdown_flushes_and_closes,
+    super::shutdown_flushes_and_closes
+);
