@@ -18,15 +18,19 @@ cargo fmt --all -- --check
 step "lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "interop packages: @automerge/automerge-repo from npm"
+# `npm install` from the committed lock file: npm 11's `npm ci` refuses it
+# because cbor-x's optional native accelerator lists platform packages that
+# npm leaves out of the lock. Installed before the Rust tests, which run the
+# JS automerge-repo client against the real relay (relay-server/tests/api/interop.rs).
+(cd interop/automerge-repo && npm install --no-audit --no-fund --loglevel=error)
+
 step "tests"
 cargo test --workspace --locked
 
 step "interop: real @automerge/automerge-repo peers against the protocol engine"
 cargo build --locked -p lifeos-core --example protocol_relay --example protocol_codec
-# `npm install` from the committed lock file: npm 11's `npm ci` refuses it
-# because cbor-x's optional native accelerator lists platform packages that
-# npm leaves out of the lock.
-(cd interop/automerge-repo && npm install --no-audit --no-fund --loglevel=error && npm test)
+(cd interop/automerge-repo && npm test)
 
 step "docs (broken links and malformed doc comments fail)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked

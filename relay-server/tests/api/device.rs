@@ -141,11 +141,14 @@ impl Device {
         self.send_all(outputs).await;
     }
 
-    /// The string at `key` in document `id`, if the device has both.
+    /// The string (or text) at `key` in document `id`, if the device has both.
     pub fn get(&mut self, id: DocumentId, key: &str) -> Option<String> {
         let doc = self.client.documents_mut().get_mut(&id)?;
-        let (value, _) = doc.get(ROOT, key).ok()??;
-        value.into_string().ok()
+        match doc.get(ROOT, key).ok()?? {
+            // automerge-repo's JavaScript stores strings as collaborative text.
+            (automerge::Value::Object(automerge::ObjType::Text), text) => doc.text(&text).ok(),
+            (value, _) => value.into_string().ok(),
+        }
     }
 
     pub fn heads(&mut self, id: DocumentId) -> Vec<ChangeHash> {
@@ -173,10 +176,11 @@ impl Device {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             assert!(
                 !left.is_zero(),
-                "timed out after {limit:?} waiting for: {what} (connected: {}, unconfirmed changes: {}, received: {})",
+                "timed out after {limit:?} waiting for: {what} (connected: {}, unconfirmed changes: {}, received: {}, unavailable: {:?})",
                 self.socket.is_some(),
                 self.client.unconfirmed_changes(),
                 self.received,
+                self.unavailable,
             );
             self.step(left).await;
         }

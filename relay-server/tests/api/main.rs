@@ -3,6 +3,7 @@
 
 mod device;
 mod helpers;
+mod interop;
 
 mod audit;
 mod auth;
