@@ -155,7 +155,18 @@ pub fn new_refresh_token() -> (String, [u8; 32]) {
     (token, hash)
 }
 
-/// The stored form of a refresh token.
+/// A new password-reset token (192 random bits, 48 hex digits: short enough
+/// for its own line in a mail) and the hash that is stored.
+pub fn new_reset_token() -> (String, [u8; 32]) {
+    let token: String = random_bytes::<24>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let hash = hash_refresh_token(&token);
+    (token, hash)
+}
+
+/// The stored form of a refresh token (and of a reset token).
 pub fn hash_refresh_token(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }

@@ -99,9 +99,19 @@ pub struct Config {
     #[arg(long, env = "LIFEOS_MAIL_OUTBOX_DIR")]
     pub mail_outbox_dir: Option<PathBuf>,
 
-    /// Send mail through this SMTP server (`smtp://user:pass@host:port`).
+    /// Send mail through this SMTP server: `smtps://user:pass@host:465` (TLS),
+    /// `smtp://user:pass@host:587?tls=required` (STARTTLS) or `smtp://host:25`
+    /// (plain, for a relay on the same machine). Wins over the outbox.
     #[arg(long, env = "LIFEOS_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
+
+    /// The sender of the relay's mail.
+    #[arg(
+        long,
+        env = "LIFEOS_MAIL_FROM",
+        default_value = "LifeOS <no-reply@localhost>"
+    )]
+    pub mail_from: String,
 
     /// Log format.
     #[arg(long, env = "LIFEOS_LOG_FORMAT", value_enum, default_value = "text")]

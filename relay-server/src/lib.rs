@@ -36,15 +36,11 @@ pub async fn build(config: Config, features: Features) -> Result<AppState, Start
         .map_err(|e| StartupError::Database(e.to_string()))?;
     tracing::info!(backend = store.backend(), "database ready");
     let credentials = auth::Credentials::new(config.jwt_secret.as_deref(), &config.data_dir)?;
-    if config.smtp_url.is_some() {
-        return Err(StartupError::Config(
-            "LIFEOS_SMTP_URL: sending through SMTP is not in this build yet; use LIFEOS_MAIL_OUTBOX_DIR".into(),
-        ));
-    }
-    let mailer = match &config.mail_outbox_dir {
-        Some(dir) => mail::Mailer::Outbox(dir.clone()),
-        None => mail::Mailer::Disabled,
-    };
+    let mailer = mail::Mailer::from_settings(
+        config.smtp_url.as_deref(),
+        config.mail_outbox_dir.as_ref(),
+        &config.mail_from,
+    )?;
     let sync = sync::SyncHandle::spawn(store.clone(), sync::SyncSettings::from_config(&config));
     Ok(AppState {
         sync,

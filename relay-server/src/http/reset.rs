@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::AppState;
 use super::extract::JsonBody;
-use crate::auth::{hash_refresh_token, new_refresh_token, normalize_email, password_problem};
+use crate::auth::{hash_refresh_token, new_reset_token, normalize_email, password_problem};
 use crate::error::ApiError;
 use crate::mail::Mail;
 use crate::storage::Storage;
@@ -73,8 +73,8 @@ async fn request(
     else {
         return Ok(StatusCode::ACCEPTED);
     };
-    // Same shape and entropy as a refresh token, stored only as its hash.
-    let (token, hash) = new_refresh_token();
+    // Stored only as its hash, like a refresh token.
+    let (token, hash) = new_reset_token();
     let millis = super::auth::now_millis();
     state
         .store
@@ -91,7 +91,7 @@ async fn request(
         )
         .await?;
     let body = format!(
-        "Someone asked to reset the password of your LifeOS account.\n\nReset token: {token}\n\nThe token works once, within one hour. If you did not ask for this, ignore this mail: your password stays as it is.\n"
+        "Someone asked to reset the password of your LifeOS account.\n\nReset token: {token}\n\nThe token works once, within one hour. If you did not ask for\nthis, ignore this mail: your password stays as it is.\n"
     );
     state
         .mailer

@@ -152,6 +152,28 @@ pub async fn spawn_app_with(backend: Backend, features: Features) -> TestApp {
 /// The signing secret every test relay uses, so tests can forge tokens.
 pub const TEST_JWT_SECRET: &str = "test-secret-test-secret-test-secret";
 
+/// The settings every test relay starts from: SQLite in `dir`, outbox mail.
+pub fn spawn_config(dir: &std::path::Path) -> Config {
+    Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        database_url: Some(format!("sqlite://{}", dir.join("lifeos.db").display())),
+        data_dir: PathBuf::from(dir),
+        jwt_secret: Some(TEST_JWT_SECRET.into()),
+        signups_allowed: true,
+        mail_outbox_dir: Some(dir.join("outbox")),
+        smtp_url: None,
+        mail_from: "LifeOS <no-reply@localhost>".into(),
+        log_format: LogFormat::Text,
+        max_frame_bytes: lifeos_core::sync::DEFAULT_MAX_FRAME,
+        max_body_bytes: 64 * 1024,
+        send_queue: 1024,
+        ping_secs: 30,
+        doc_idle_secs: 300,
+        compact_after: 1000,
+        audit_retention_days: 365,
+    }
+}
+
 pub async fn spawn_app_configured(
     backend: Backend,
     features: Features,
@@ -174,23 +196,8 @@ pub async fn spawn_app_configured(
             (url, Some(name))
         }
     };
-    let mut config = Config {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        database_url: Some(database_url),
-        data_dir: PathBuf::from(data_dir.path()),
-        jwt_secret: Some(TEST_JWT_SECRET.into()),
-        signups_allowed: true,
-        mail_outbox_dir: Some(data_dir.path().join("outbox")),
-        smtp_url: None,
-        log_format: LogFormat::Text,
-        max_frame_bytes: lifeos_core::sync::DEFAULT_MAX_FRAME,
-        max_body_bytes: 64 * 1024,
-        send_queue: 1024,
-        ping_secs: 30,
-        doc_idle_secs: 300,
-        compact_after: 1000,
-        audit_retention_days: 365,
-    };
+    let mut config = spawn_config(data_dir.path());
+    config.database_url = Some(database_url);
     adjust(&mut config);
     if std::env::var_os("RUST_LOG").is_some() {
         lifeos_relay::telemetry::init(LogFormat::Text);

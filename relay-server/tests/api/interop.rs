@@ -20,7 +20,10 @@ async fn js_clients_and_a_native_device_share_a_document(backend: Backend) {
     let app = spawn_app(backend).await;
     let pair = app.register("js@example.com").await;
     let token = pair["access_token"].as_str().unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../interop/automerge-repo/relay-client.mjs");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../interop/automerge-repo/relay-client.mjs"
+    );
     let mut child = tokio::process::Command::new("node")
         .arg(script)
         .arg(app.sync_url(token))
@@ -55,8 +58,14 @@ async fn js_clients_and_a_native_device_share_a_document(backend: Backend) {
             d.get(id, "edited").is_some()
         })
         .await;
-    assert_eq!(device.get(id, "created").as_deref(), Some("by the JS phone"));
-    assert_eq!(device.get(id, "edited").as_deref(), Some("by the JS laptop"));
+    assert_eq!(
+        device.get(id, "created").as_deref(),
+        Some("by the JS phone")
+    );
+    assert_eq!(
+        device.get(id, "edited").as_deref(),
+        Some("by the JS laptop")
+    );
     device.put(id, "native", "hello from Rust").await;
     let waiting = async {
         loop {
@@ -68,7 +77,13 @@ async fn js_clients_and_a_native_device_share_a_document(backend: Backend) {
         () = waiting => unreachable!(),
     };
     assert_eq!(line, "native hello from Rust");
-    let status = tokio::time::timeout(WAIT, child.wait()).await.unwrap().unwrap();
+    let status = tokio::time::timeout(WAIT, child.wait())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(status.success());
 }
-both_backends!(js_clients_and_a_native_device_share_a_document, super::js_clients_and_a_native_device_share_a_document);
+both_backends!(
+    js_clients_and_a_native_device_share_a_document,
+    super::js_clients_and_a_native_device_share_a_document
+);

@@ -4,6 +4,7 @@
 mod device;
 mod helpers;
 mod interop;
+mod mail;
 
 mod audit;
 mod auth;
