@@ -71,6 +71,9 @@ struct Problem<'a> {
     title: &'a str,
     status: u16,
     detail: String,
+    /// For 422: the request field that is invalid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'static str>,
 }
 
 impl ApiError {
@@ -122,6 +125,10 @@ impl IntoResponse for ApiError {
             title: status.canonical_reason().unwrap_or("Error"),
             status: status.as_u16(),
             detail,
+            field: match &self {
+                ApiError::Unprocessable { field, .. } => Some(field),
+                _ => None,
+            },
         };
         let mut response = (status, axum::Json(problem)).into_response();
         if let ApiError::TooManyRequests(seconds) = &self

@@ -7,6 +7,7 @@ mod extract;
 mod features;
 mod health;
 mod me;
+mod request_id;
 mod reset;
 mod sync;
 
@@ -89,5 +90,10 @@ pub fn router(state: AppState) -> Router {
         .merge(reset::router())
         .merge(sync::router())
         .fallback(|| async { ApiError::NotFound })
+        // Every body is bounded (routes may set a lower limit of their own).
+        .layer(axum::extract::DefaultBodyLimit::max(
+            state.config.max_body_bytes,
+        ))
+        .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)
 }

@@ -41,6 +41,7 @@ pub async fn build(config: Config, features: Features) -> Result<AppState, Start
         config.mail_outbox_dir.as_ref(),
         &config.mail_from,
     )?;
+    spawn_audit_pruning(store.clone(), config.audit_retention_days);
     let sync = sync::SyncHandle::spawn(store.clone(), sync::SyncSettings::from_config(&config));
     Ok(AppState {
         sync,
@@ -51,6 +52,31 @@ pub async fn build(config: Config, features: Features) -> Result<AppState, Start
         login_limits: Arc::new(http::LoginLimits::default()),
         mailer: Arc::new(mailer),
     })
+}
+
+/// Deletes audit events older than the retention period, at start and then
+/// daily (several relays on one database may all do it: the delete is idempotent).
+fn spawn_audit_pruning(store: Store, days: u32) {
+    if days == 0 {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut daily = tokio::time::interval(std::time::Duration::from_secs(24 * 3600));
+        loop {
+            daily.tick().await;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+            let cutoff = now - i64::from(days) * 24 * 3600 * 1000;
+            match store.prune_audit(cutoff).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, days, "pruned old audit events"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot prune audit events; retrying tomorrow")
+                }
+            }
+        }
+    });
 }
 
 /// Runs a `user` command and returns what to print.

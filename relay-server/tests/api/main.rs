@@ -11,4 +11,5 @@ mod auth;
 mod features;
 mod health;
 mod reset;
+mod sessions;
 mod sync;
