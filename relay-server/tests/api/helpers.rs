@@ -33,6 +33,8 @@ pub struct TestApp {
     /// The configuration the relay runs with (for operator commands in tests).
     pub config: Config,
     features: Features,
+    /// The running relay's sync service (for its counters).
+    pub sync: lifeos_relay::sync::SyncHandle,
     _data_dir: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
@@ -47,10 +49,12 @@ async fn start(
     SocketAddr,
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<()>,
+    lifeos_relay::sync::SyncHandle,
 ) {
     let state = lifeos_relay::build(config, features)
         .await
         .expect("relay starts");
+    let sync = state.sync.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -61,7 +65,7 @@ async fn start(
         .await
         .expect("relay serves");
     });
-    (address, tx, server)
+    (address, tx, server, sync)
 }
 
 impl TestApp {
@@ -79,8 +83,9 @@ impl TestApp {
     /// directory, on a new port.
     pub async fn restart(&mut self) {
         self.stop().await;
-        let (address, tx, server) = start(self.config.clone(), self.features.clone()).await;
+        let (address, tx, server, sync) = start(self.config.clone(), self.features.clone()).await;
         self.address = address;
+        self.sync = sync;
         self.shutdown = Some(tx);
         self.server = Some(server);
     }
@@ -203,11 +208,12 @@ pub async fn spawn_app_configured(
         lifeos_relay::telemetry::init(LogFormat::Text);
     }
     let kept = config.clone();
-    let (address, tx, server) = start(config, features.clone()).await;
+    let (address, tx, server, sync) = start(config, features.clone()).await;
     TestApp {
         address,
         config: kept,
         features,
+        sync,
         server: Some(server),
         client: reqwest::Client::new(),
         postgres_db,

@@ -431,3 +431,154 @@ both_backends!(
     shutdown_flushes_and_closes,
     super::shutdown_flushes_and_closes
 );
+
+/// The database stops answering while a device writes: nothing is
+/// acknowledged meanwhile, /readyz says 503, and once it is back everything
+/// is stored and acknowledged, and survives a restart.
+async fn database_outage_loses_nothing(backend: Backend) {
+    let mut app = spawn_app(backend).await;
+    let t = token(&app.register("outage@example.com").await);
+    let mut laptop = connected(&app, "laptop", &t).await;
+    let doc = laptop.create("k", "v").await;
+    laptop
+        .run_until("stored", WAIT, Device::all_confirmed)
+        .await;
+
+    let outage = Outage::begin(&app).await;
+    for i in 0..10 {
+        laptop.put(doc, &format!("during-{i}"), "x").await;
+    }
+    laptop.run_for(Duration::from_millis(800)).await;
+    assert!(
+        !laptop.all_confirmed(),
+        "acknowledged while the database was down"
+    );
+    if backend_is_postgres(&app) {
+        // (A locked SQLite file still answers reads, so it stays "ready".)
+        assert_eq!(
+            app.client
+                .get(app.url("/readyz"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            503
+        );
+    }
+    outage.end().await;
+
+    laptop
+        .run_until(
+            "everything is stored once the database is back",
+            Duration::from_secs(20),
+            Device::all_confirmed,
+        )
+        .await;
+    let heads = laptop.heads(doc);
+    laptop.disconnect();
+    app.restart().await;
+    let mut fresh = connected(&app, "phone", &t).await;
+    fresh.want(doc).await;
+    fresh
+        .run_until("the new device has everything", WAIT, |d| {
+            d.heads(doc) == heads
+        })
+        .await;
+    assert_eq!(fresh.get(doc, "during-9").as_deref(), Some("x"));
+}
+both_backends!(
+    database_outage_loses_nothing,
+    super::database_outage_loses_nothing
+);
+
+fn backend_is_postgres(app: &TestApp) -> bool {
+    app.postgres_db.is_some()
+}
+
+/// Makes the test's database unusable without losing it: Postgres refuses
+/// connections to it (and drops the open ones); SQLite is held locked by
+/// another connection.
+enum Outage {
+    Postgres(String),
+    Sqlite(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>),
+}
+
+impl Outage {
+    async fn begin(app: &TestApp) -> Outage {
+        if let Some(name) = &app.postgres_db {
+            crate::helpers::admin_execute(&format!(
+                "ALTER DATABASE {name} ALLOW_CONNECTIONS false"
+            ))
+            .await;
+            crate::helpers::admin_execute(&format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+            ))
+            .await;
+            return Outage::Postgres(name.clone());
+        }
+        let path = match app.config.database().unwrap() {
+            lifeos_relay::config::DatabaseUrl::Sqlite(path) => path,
+            other => panic!("unexpected {other:?}"),
+        };
+        let (stop, stopped) = std::sync::mpsc::channel();
+        let (locked, is_locked) = std::sync::mpsc::channel();
+        let holder = std::thread::spawn(move || {
+            let conn = rusqlite::Connection::open(path).unwrap();
+            conn.execute_batch("BEGIN EXCLUSIVE").unwrap();
+            locked.send(()).unwrap();
+            let _ = stopped.recv();
+            conn.execute_batch("COMMIT").unwrap();
+        });
+        is_locked.recv().unwrap();
+        Outage::Sqlite(stop, holder)
+    }
+
+    async fn end(self) {
+        match self {
+            Outage::Postgres(name) => {
+                crate::helpers::admin_execute(&format!(
+                    "ALTER DATABASE {name} ALLOW_CONNECTIONS true"
+                ))
+                .await;
+            }
+            Outage::Sqlite(stop, holder) => {
+                stop.send(()).unwrap();
+                holder.join().unwrap();
+            }
+        }
+    }
+}
+
+async fn idle_documents_leave_memory(backend: Backend) {
+    let app = spawn_app_configured(backend, Default::default(), |c| c.doc_idle_secs = 1).await;
+    let t = token(&app.register("idle@example.com").await);
+    let mut laptop = connected(&app, "laptop", &t).await;
+    let doc = laptop.create("k", "v").await;
+    laptop
+        .run_until("stored", WAIT, Device::all_confirmed)
+        .await;
+    // A document with a connected peer stays, however long it is quiet.
+    laptop.run_for(Duration::from_millis(2500)).await;
+    let stats = app.sync.stats().await;
+    assert_eq!((stats.connections, stats.documents), (1, 1));
+    laptop.disconnect();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while app.sync.stats().await.documents > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the idle document is still in memory"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(app.sync.stats().await.connections, 0);
+    // It loads again on demand.
+    let mut phone = connected(&app, "phone", &t).await;
+    phone.want(doc).await;
+    phone
+        .run_until("reloaded", WAIT, |d| d.get(doc, "k").is_some())
+        .await;
+}
+both_backends!(
+    idle_documents_leave_memory,
+    super::idle_documents_leave_memory
+);
