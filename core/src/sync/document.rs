@@ -214,12 +214,12 @@ impl DocSync {
                     peer.status = PeerStatus::Has;
                 }
                 let before = doc.get_heads();
-                doc.sync()
-                    .receive_sync_message(&mut peer.state, decoded)
-                    .map_err(|e| SyncError::CorruptSyncData {
+                receive_sync(doc, &mut peer.state, decoded).map_err(|e| {
+                    SyncError::CorruptSyncData {
                         document: self.id,
                         reason: e.to_string(),
-                    })?;
+                    }
+                })?;
                 let changed = doc.get_heads() != before;
                 if changed {
                     out.push(Output::Changed);
@@ -383,6 +383,104 @@ impl DocSync {
             announced: Vec::new(),
         })
     }
+}
+
+/// Receives an automerge sync message: the same result as automerge's
+/// `receive_sync_message` (same document, same sync state; a test checks it
+/// on random exchanges), without its cost.
+///
+/// Why: automerge trims `sent_hashes` to the changes the peer has not seen by
+/// walking every ancestor of the message's heads, the document's whole
+/// history, on every message. On a relay where every device answers every
+/// change, that walk was half of the relay's CPU time (docs/benchmarks.md).
+/// The same answer comes from automerge's cached vector clocks: the changes
+/// outside the heads' history are `get_changes_meta(heads)`, usually a
+/// handful, and none when the heads are ours.
+fn receive_sync(
+    doc: &mut AutoCommit,
+    state: &mut sync::State,
+    m: sync::Message,
+) -> Result<(), automerge::AutomergeError> {
+    if state.read_only {
+        return doc.sync().receive_sync_message(state, m);
+    }
+    state.in_flight = false;
+    let before = doc.get_heads();
+    if let Some(flags) = m.flags {
+        let mut caps = vec![sync::Capability::MessageV2];
+        if flags.contains(sync::MessageFlags::SUPPORTS_SYNC_RESET) {
+            caps.push(sync::Capability::SyncReset);
+        }
+        state.their_capabilities = Some(caps);
+        if flags.contains(sync::MessageFlags::SYNC_RESET) {
+            state.sent_hashes.clear();
+        }
+        state.peer_read_only = flags.contains(sync::MessageFlags::READ_ONLY);
+    }
+    let changes_is_empty = m.changes.is_empty();
+    if !changes_is_empty {
+        let joined: Vec<u8> = m.changes.iter().flatten().copied().collect();
+        doc.load_incremental(&joined)?;
+        let after = doc.get_heads();
+        state.shared_heads = advance_heads(&before, &after, &state.shared_heads);
+    }
+    // The heads we know; the sent changes in their history are seen.
+    let known: Vec<ChangeHash> = m
+        .heads
+        .iter()
+        .filter(|h| doc.get_change_meta_by_hash(h).is_some())
+        .copied()
+        .collect();
+    if !known.is_empty() && !state.sent_hashes.is_empty() {
+        let mut sorted_known = known.clone();
+        sorted_known.sort();
+        sorted_known.dedup();
+        let mut ours = doc.get_heads();
+        ours.sort();
+        if sorted_known == ours {
+            state.sent_hashes.clear();
+        } else {
+            let unseen: BTreeSet<ChangeHash> = doc
+                .get_changes_meta(&known)
+                .into_iter()
+                .map(|c| c.hash)
+                .collect();
+            state.sent_hashes.retain(|h| unseen.contains(h));
+        }
+    }
+    if changes_is_empty && m.heads == before {
+        state.last_sent_heads.clone_from(&m.heads);
+    }
+    if known.len() == m.heads.len() {
+        state.shared_heads.clone_from(&m.heads);
+        if m.heads.is_empty() {
+            state.last_sent_heads = Vec::new();
+            state.sent_hashes = BTreeSet::new();
+        }
+    } else {
+        let mut shared: Vec<ChangeHash> =
+            state.shared_heads.iter().chain(&known).copied().collect();
+        shared.sort();
+        shared.dedup();
+        state.shared_heads = shared;
+    }
+    state.their_have = Some(m.have);
+    state.their_heads = Some(m.heads);
+    state.their_need = Some(m.need);
+    Ok(())
+}
+
+/// Automerge's rule for the heads shared with a peer after applying its changes.
+fn advance_heads(old: &[ChangeHash], new: &[ChangeHash], shared: &[ChangeHash]) -> Vec<ChangeHash> {
+    let mut advanced: Vec<ChangeHash> = new
+        .iter()
+        .filter(|h| !old.contains(h))
+        .chain(shared.iter().filter(|h| new.contains(h)))
+        .copied()
+        .collect();
+    advanced.sort();
+    advanced.dedup();
+    advanced
 }
 
 #[cfg(test)]
