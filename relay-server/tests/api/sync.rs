@@ -582,3 +582,84 @@ both_backends!(
     idle_documents_leave_memory,
     super::idle_documents_leave_memory
 );
+
+async fn silent_and_oversized_peers_are_closed(backend: Backend) {
+    let app = spawn_app_configured(backend, Default::default(), |c| {
+        c.ping_secs = 1;
+        c.max_frame_bytes = 4096;
+    })
+    .await;
+    let t = token(&app.register("limits@example.com").await);
+    // A device that never reads never answers the relay's pings.
+    let mut silent = connected(&app, "silent", &t).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    silent
+        .run_until("the relay gives up on a silent peer", WAIT, |d| {
+            !d.is_connected()
+        })
+        .await;
+    assert_eq!(silent.closed.as_ref().map(|c| c.0), Some(1011));
+    // A frame over the limit ends that connection only.
+    let mut honest = connected(&app, "honest", &t).await;
+    let mut big = connected(&app, "big", &t).await;
+    big.send_raw(vec![0xa0; 8192]).await;
+    big.run_until("the oversized frame closes the connection", WAIT, |d| {
+        !d.is_connected()
+    })
+    .await;
+    honest.create("still", "fine").await;
+    honest
+        .run_until("the honest device syncs", WAIT, Device::all_confirmed)
+        .await;
+}
+both_backends!(
+    silent_and_oversized_peers_are_closed,
+    super::silent_and_oversized_peers_are_closed
+);
+
+async fn password_changes_close_live_connections(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let pair = app.register("rotate@example.com").await;
+    let t = token(&pair);
+    let mut phone = connected(&app, "phone", &t).await;
+    let doc = phone.create("k", "v").await;
+    phone.run_until("stored", WAIT, Device::all_confirmed).await;
+    let started = Instant::now();
+    let r = app
+        .client
+        .post(app.url("/api/v1/auth/password"))
+        .bearer_auth(&t)
+        .json(&serde_json::json!({ "current_password": "a long enough password", "new_password": "another long password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    phone
+        .run_until(
+            "closed after the password change",
+            Duration::from_secs(1),
+            |d| d.closed.is_some(),
+        )
+        .await;
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert_eq!(phone.closed.as_ref().unwrap().0, 4001);
+    // The audit log shows the document's creation and the change.
+    let fresh: serde_json::Value = r.json().await.unwrap();
+    let audit: serde_json::Value = app
+        .get_with("/api/v1/audit", &token(&fresh))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = audit["items"].as_array().unwrap();
+    let created = items
+        .iter()
+        .find(|i| i["action"] == "document_created")
+        .expect("a document_created event");
+    assert_eq!(created["detail"]["document"], doc.to_string());
+    assert!(items.iter().any(|i| i["action"] == "password_changed"));
+}
+both_backends!(
+    password_changes_close_live_connections,
+    super::password_changes_close_live_connections
+);
