@@ -1,4 +1,4 @@
-//! Live sync: one actor task owns `lifeos-core`'s [`Hub`] (every loaded
+//! Live sync: one actor task owns `lifeos-core`'s [`Hub`](lifeos_core::sync::Hub) (every loaded
 //! document and its sync state with every connected device), and WebSocket
 //! connections talk to it through a bounded command channel.
 //!
@@ -12,7 +12,7 @@
 //!
 //! Access: a document belongs to the user who first stored it
 //! (`documents.owner_id`). Before the hub sees a message about a document the
-//! actor knows its owner, asking storage if needed; the hub's [`Authorize`]
+//! actor knows its owner, asking storage if needed; the hub's [`Authorize`](lifeos_core::sync::Authorize)
 //! answers from that table, and a peer of another user gets `doc-unavailable`,
 //! as for a document that does not exist.
 
