@@ -144,6 +144,10 @@ pub struct Config {
     #[arg(long, env = "LIFEOS_COMPACT_AFTER", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(2..))]
     pub compact_after: u32,
 
+    /// The built web app (made by `web/build.sh`), served at `/` when present.
+    #[arg(long, env = "LIFEOS_WEB_DIR", default_value = "./web/dist")]
+    pub web_dir: PathBuf,
+
     /// Days audit events are kept; older ones are deleted daily. 0 keeps them forever.
     #[arg(long, env = "LIFEOS_AUDIT_RETENTION_DAYS", default_value_t = 365)]
     pub audit_retention_days: u32,

@@ -38,6 +38,8 @@ pub struct AppState {
     pub mailer: Arc<crate::mail::Mailer>,
     /// The live sync service.
     pub sync: crate::sync::SyncHandle,
+    /// The built web app, if any.
+    pub web: Arc<crate::web::WebApp>,
 }
 
 /// Attempts allowed: logins, 10 per email and 50 per client address per 15
@@ -89,11 +91,26 @@ pub fn router(state: AppState) -> Router {
         .merge(audit::router())
         .merge(reset::router())
         .merge(sync::router())
-        .fallback(|| async { ApiError::NotFound })
+        // Everything else: the web app's files (GET and HEAD), else 404.
+        .fallback(web_app)
         // Every body is bounded (routes may set a lower limit of their own).
         .layer(axum::extract::DefaultBodyLimit::max(
             state.config.max_body_bytes,
         ))
         .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)
+}
+
+async fn web_app(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if method == axum::http::Method::GET || method == axum::http::Method::HEAD {
+        state.web.respond(uri.path(), &headers)
+    } else {
+        ApiError::NotFound.into_response()
+    }
 }

@@ -15,6 +15,7 @@ pub mod mail;
 pub mod storage;
 pub mod sync;
 pub mod telemetry;
+pub mod web;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -44,8 +45,10 @@ pub async fn build(config: Config, features: Features) -> Result<AppState, Start
     )?;
     spawn_audit_pruning(store.clone(), config.audit_retention_days);
     let sync = sync::SyncHandle::spawn(store.clone(), sync::SyncSettings::from_config(&config));
+    let web = web::WebApp::load(&config.web_dir)?;
     Ok(AppState {
         sync,
+        web: Arc::new(web),
         config: Arc::new(config),
         features: Arc::new(features),
         store,

@@ -176,6 +176,7 @@ pub fn spawn_config(dir: &std::path::Path) -> Config {
         doc_idle_secs: 300,
         compact_after: 1000,
         audit_retention_days: 365,
+        web_dir: dir.join("web"),
     }
 }
 

@@ -13,3 +13,4 @@ mod health;
 mod reset;
 mod sessions;
 mod sync;
+mod web;
