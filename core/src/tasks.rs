@@ -16,6 +16,7 @@
 //! the other stays in the document's history (docs/schema.md).
 
 pub mod quadrant;
+pub mod quick_add;
 pub mod recurrence;
 
 use std::collections::BTreeMap;

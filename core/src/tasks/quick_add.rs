@@ -1,0 +1,368 @@
+//! Quick add: one line of text becomes a task, the way people type it.
+//! The web app and the CLI both use this, so `lifeos task add "..."` and the
+//! app's quick-add field understand the same words.
+//!
+//! ```text
+//! Call mom tomorrow #family @phone p1
+//! └─title─┘ └─due──┘ └project┘ └context┘ └important and urgent
+//! ```
+//!
+//! Words, anywhere in the line, case-insensitive:
+//! - `#project`: the project, by name (the caller finds or creates it);
+//!   `#home-renovation` keeps its hyphens. One per task.
+//! - `@context`, as many as wanted. Names start with a letter or a digit.
+//! - a date, the task's due date: `today`, `tomorrow` (`tmr`), a weekday
+//!   (`friday`, `fri`: the next one after today), `next week` (the next
+//!   Monday), `in 3 days`, `in 2 weeks`, or `2026-12-24`. Prefixed with
+//!   `start:` it is the scheduled date instead (`start:monday`). The first
+//!   date of each kind counts; later ones stay in the title.
+//! - `p1`..`p4` (Todoist's priorities): p1 important and urgent, p2
+//!   important, p3 urgent, p4 neither; `!` alone marks it important.
+//! - `+next`, `+waiting`, `+someday`: the GTD list (Inbox otherwise).
+//!
+//! A word starting with `\` is kept as written, without the backslash
+//! (`\#1 fan` is the title "#1 fan"). What is left, in order, is the title.
+
+use crate::error::{Error, Result};
+use crate::id::EntityId;
+use crate::tasks::{NewTask, Status};
+use crate::time::{Date, Datelike, Weekday};
+
+/// What a quick-add line says.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QuickAdd {
+    /// The title: every word that was not recognised.
+    pub title: String,
+    /// The project's name, without `#`.
+    pub project: Option<String>,
+    /// Contexts, without `@`, in the order given, without repeats.
+    pub contexts: Vec<String>,
+    /// Due date.
+    pub due: Option<Date>,
+    /// Scheduled (start) date.
+    pub scheduled: Option<Date>,
+    /// Eisenhower: important.
+    pub important: bool,
+    /// Eisenhower: urgent.
+    pub urgent: bool,
+    /// GTD list, when one was named.
+    pub status: Option<Status>,
+}
+
+impl QuickAdd {
+    /// The task to add; the caller has found (or created) the project named
+    /// by [`QuickAdd::project`] and passes its id.
+    pub fn into_new_task(self, project: Option<EntityId>) -> NewTask {
+        NewTask {
+            title: self.title,
+            status: self.status,
+            project,
+            contexts: self.contexts,
+            due: self.due,
+            scheduled: self.scheduled,
+            important: self.important,
+            urgent: self.urgent,
+            ..NewTask::default()
+        }
+    }
+}
+
+/// Longest quick-add line accepted, in bytes.
+const MAX_LINE: usize = 2000;
+
+/// Reads `line`, with relative dates counted from `today` (the user's
+/// local date).
+pub fn parse(line: &str, today: Date) -> Result<QuickAdd> {
+    if line.len() > MAX_LINE {
+        return Err(Error::invalid("text", format!("at most {MAX_LINE} bytes")));
+    }
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let mut out = QuickAdd::default();
+    let mut title: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let word = words[i];
+        let lower = word.to_lowercase();
+        if let Some(literal) = word.strip_prefix('\\') {
+            if !literal.is_empty() {
+                title.push(literal.to_string());
+            }
+            i += 1;
+            continue;
+        }
+        if let Some(name) = word.strip_prefix('#').filter(|n| starts_alphanumeric(n)) {
+            if out.project.is_some() {
+                return Err(Error::invalid(
+                    "text",
+                    format!(
+                        "one project per task: #{} and #{name}",
+                        out.project.unwrap_or_default()
+                    ),
+                ));
+            }
+            out.project = Some(name.to_string());
+            i += 1;
+            continue;
+        }
+        if let Some(context) = word.strip_prefix('@').filter(|c| starts_alphanumeric(c)) {
+            if !out.contexts.iter().any(|c| c.eq_ignore_ascii_case(context)) {
+                out.contexts.push(context.to_string());
+            }
+            i += 1;
+            continue;
+        }
+        if let Some(status) = lower.strip_prefix('+').and_then(list_named) {
+            out.status = Some(status);
+            i += 1;
+            continue;
+        }
+        if let Some((important, urgent)) = priority(&lower) {
+            out.important |= important;
+            out.urgent |= urgent;
+            i += 1;
+            continue;
+        }
+        let (start, rest) = match lower.strip_prefix("start:") {
+            Some(rest) => (true, rest.to_string()),
+            None => (false, lower.clone()),
+        };
+        let slot = if start {
+            &mut out.scheduled
+        } else {
+            &mut out.due
+        };
+        if slot.is_none() {
+            // `start:` may stand alone before the date words (`start: friday`).
+            let (phrase, first) = if start && rest.is_empty() {
+                (&words[(i + 1).min(words.len())..], 1)
+            } else {
+                (&words[i..], 0)
+            };
+            let mut phrase: Vec<String> = phrase.iter().take(3).map(|w| w.to_lowercase()).collect();
+            if let Some(head) = phrase.first_mut()
+                && first == 0
+            {
+                head.clone_from(&rest);
+            }
+            if let Some((date, used)) = date_phrase(&phrase, today)? {
+                *slot = Some(date);
+                i += first + used;
+                continue;
+            }
+        }
+        title.push(word.to_string());
+        i += 1;
+    }
+    out.title = title.join(" ");
+    if out.title.is_empty() {
+        return Err(Error::invalid("text", "the task needs a title"));
+    }
+    Ok(out)
+}
+
+/// Project and context names start with a letter or digit (so `#,` or `@`
+/// alone stay words of the title).
+fn starts_alphanumeric(name: &str) -> bool {
+    name.chars().next().is_some_and(char::is_alphanumeric)
+}
+
+fn list_named(name: &str) -> Option<Status> {
+    match name {
+        "inbox" => Some(Status::Inbox),
+        "next" => Some(Status::Next),
+        "waiting" => Some(Status::Waiting),
+        "someday" => Some(Status::Someday),
+        _ => None,
+    }
+}
+
+/// (important, urgent) for a priority word.
+fn priority(word: &str) -> Option<(bool, bool)> {
+    match word {
+        "p1" | "!1" => Some((true, true)),
+        "p2" | "!2" | "!" => Some((true, false)),
+        "p3" | "!3" => Some((false, true)),
+        "p4" | "!4" => Some((false, false)),
+        _ => None,
+    }
+}
+
+fn weekday(word: &str) -> Option<Weekday> {
+    Some(match word {
+        "monday" | "mon" => Weekday::Mon,
+        "tuesday" | "tue" | "tues" => Weekday::Tue,
+        "wednesday" | "wed" => Weekday::Wed,
+        "thursday" | "thu" | "thur" | "thurs" => Weekday::Thu,
+        "friday" | "fri" => Weekday::Fri,
+        "saturday" | "sat" => Weekday::Sat,
+        "sunday" | "sun" => Weekday::Sun,
+        _ => return None,
+    })
+}
+
+/// The first day after `today` that is `day`.
+fn next_weekday(today: Date, day: Weekday) -> Date {
+    let ahead = (7 + day.num_days_from_monday() - today.weekday().num_days_from_monday()) % 7;
+    today + chrono::Days::new(if ahead == 0 { 7 } else { u64::from(ahead) })
+}
+
+/// A date at the start of `words` (lower-cased): the date and how many words it used.
+fn date_phrase(words: &[String], today: Date) -> Result<Option<(Date, usize)>> {
+    let Some(first) = words.first() else {
+        return Ok(None);
+    };
+    let one = |d: Date| Ok(Some((d, 1)));
+    match first.as_str() {
+        "today" | "tod" => return one(today),
+        "tomorrow" | "tmr" | "tmrw" => return one(today + chrono::Days::new(1)),
+        _ => {}
+    }
+    if let Some(day) = weekday(first) {
+        return one(next_weekday(today, day));
+    }
+    if first == "next" && words.get(1).map(String::as_str) == Some("week") {
+        return Ok(Some((next_weekday(today, Weekday::Mon), 2)));
+    }
+    if first == "in"
+        && let (Some(n), Some(unit)) = (words.get(1), words.get(2))
+        && let Ok(n) = n.parse::<u32>()
+    {
+        let days = match unit.as_str() {
+            "day" | "days" => Some(n),
+            "week" | "weeks" => n.checked_mul(7),
+            _ => None,
+        };
+        if let Some(days) = days {
+            if days > 3660 {
+                return Err(Error::invalid("text", "a date within ten years, please"));
+            }
+            return Ok(Some((today + chrono::Days::new(u64::from(days)), 3)));
+        }
+    }
+    // An ISO date; a malformed one that looks like a date is an error, not a title word.
+    if first.len() == 10 && first.as_bytes()[4] == b'-' && first.as_bytes()[7] == b'-' {
+        return crate::time::parse_date("text", first).map(|d| Some((d, 1)));
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Thursday 26 November 2026.
+    fn today() -> Date {
+        Date::from_ymd_opt(2026, 11, 26).unwrap()
+    }
+
+    fn d(y: i32, m: u32, day: u32) -> Date {
+        Date::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn the_example_from_the_issue() {
+        let q = parse("Call mom tomorrow #family @phone", today()).unwrap();
+        assert_eq!(q.title, "Call mom");
+        assert_eq!(q.due, Some(d(2026, 11, 27)));
+        assert_eq!(q.project.as_deref(), Some("family"));
+        assert_eq!(q.contexts, vec!["phone"]);
+        assert_eq!((q.important, q.urgent, q.status), (false, false, None));
+    }
+
+    #[test]
+    fn dates() {
+        let due = |s: &str| parse(&format!("Do it {s}"), today()).unwrap().due;
+        assert_eq!(due("today"), Some(today()));
+        assert_eq!(due("TOMORROW"), Some(d(2026, 11, 27)));
+        assert_eq!(due("tmr"), Some(d(2026, 11, 27)));
+        // Thursday: "thursday" is next week's, "friday" tomorrow, "monday" after the weekend.
+        assert_eq!(due("thursday"), Some(d(2026, 12, 3)));
+        assert_eq!(due("fri"), Some(d(2026, 11, 27)));
+        assert_eq!(due("Monday"), Some(d(2026, 11, 30)));
+        assert_eq!(due("next week"), Some(d(2026, 11, 30)));
+        assert_eq!(due("in 3 days"), Some(d(2026, 11, 29)));
+        assert_eq!(due("in 1 week"), Some(d(2026, 12, 3)));
+        assert_eq!(due("in 6 weeks"), Some(d(2027, 1, 7)));
+        assert_eq!(due("2026-12-24"), Some(d(2026, 12, 24)));
+        // Across a year end and a leap day.
+        let new_year = Date::from_ymd_opt(2027, 12, 31).unwrap();
+        assert_eq!(
+            parse("x tomorrow", new_year).unwrap().due,
+            Some(d(2028, 1, 1))
+        );
+        assert_eq!(
+            parse("x in 60 days", new_year).unwrap().due,
+            Some(d(2028, 2, 29))
+        );
+    }
+
+    #[test]
+    fn start_dates_and_the_first_date_wins() {
+        let q = parse("Report start:monday friday", today()).unwrap();
+        assert_eq!(q.scheduled, Some(d(2026, 11, 30)));
+        assert_eq!(q.due, Some(d(2026, 11, 27)));
+        assert_eq!(q.title, "Report");
+        let q = parse("Plan start: next week", today()).unwrap();
+        assert_eq!(q.scheduled, Some(d(2026, 11, 30)));
+        assert_eq!(q.title, "Plan");
+        let q = parse("Move meeting from monday to tuesday", today()).unwrap();
+        assert_eq!(q.due, Some(d(2026, 11, 30)));
+        assert_eq!(q.title, "Move meeting from to tuesday");
+    }
+
+    #[test]
+    fn flags_lists_and_contexts() {
+        let q = parse("Pay rent p1 +next @home @Home @errands", today()).unwrap();
+        assert_eq!((q.important, q.urgent), (true, true));
+        assert_eq!(q.status, Some(Status::Next));
+        assert_eq!(q.contexts, vec!["home", "errands"]);
+        assert_eq!(q.title, "Pay rent");
+        let q = parse("Idea ! +someday", today()).unwrap();
+        assert_eq!(
+            (q.important, q.urgent, q.status),
+            (true, false, Some(Status::Someday))
+        );
+        assert!(parse("x p3", today()).unwrap().urgent);
+        assert!(!parse("x p4", today()).unwrap().important);
+        // Words that only look like keywords stay in the title.
+        let q = parse("Buy today's paper #, @ + p5 in 3 apples", today()).unwrap();
+        assert_eq!(q.title, "Buy today's paper #, @ + p5 in 3 apples");
+        assert_eq!((q.due, q.project.clone()), (None, None));
+    }
+
+    #[test]
+    fn a_parsed_line_becomes_a_task() {
+        let now = crate::time::Timestamp::from_millis(1_795_000_000_000);
+        let mut doc = crate::tasks::TasksDoc::new();
+        let q = parse("Call mom tomorrow #family @phone p2 +next", today()).unwrap();
+        let project = doc.add_project(now, q.project.as_deref().unwrap()).unwrap();
+        let id = doc.add_task(now, q.into_new_task(Some(project))).unwrap();
+        let task = doc.task(id).unwrap();
+        assert_eq!(task.title, "Call mom");
+        assert_eq!(task.project, Some(project));
+        assert_eq!(task.contexts, vec!["phone".to_string()]);
+        assert_eq!(task.due, Some(d(2026, 11, 27)));
+        assert_eq!(task.status, Status::Next);
+        assert!(task.important && !task.urgent);
+    }
+
+    #[test]
+    fn escapes_keep_words_literal() {
+        let q = parse(r"\#1 fan \@home \today", today()).unwrap();
+        assert_eq!(q.title, "#1 fan @home today");
+        assert_eq!((q.project, q.due), (None, None));
+        assert!(q.contexts.is_empty());
+    }
+
+    #[test]
+    fn bad_input_is_explained() {
+        let err = parse("#work @phone tomorrow", today()).unwrap_err();
+        assert!(err.to_string().contains("needs a title"), "{err}");
+        let err = parse("x #a #b", today()).unwrap_err();
+        assert!(err.to_string().contains("one project"), "{err}");
+        assert!(parse("x 2026-02-30", today()).is_err());
+        assert!(parse("x in 99999 weeks", today()).is_err());
+        assert!(parse(&"a ".repeat(2000), today()).is_err());
+        assert!(parse("   ", today()).is_err());
+    }
+}
