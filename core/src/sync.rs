@@ -9,6 +9,7 @@
 pub mod client;
 pub mod codec;
 pub mod connection;
+pub mod device;
 pub mod document;
 pub mod hub;
 pub mod message;
@@ -16,6 +17,7 @@ pub mod message;
 pub use client::{Client, ClientOutput, Documents};
 pub use codec::{DEFAULT_MAX_FRAME, DecodeError, decode, encode};
 pub use connection::{ClientConnection, Event, ServerConnection, Violation};
+pub use device::{DeviceDocuments, DeviceSync};
 pub use document::{
     CommitTicket, DocSync, Durability, Output, PeerStatus, PersistRequest, SyncError,
 };

@@ -206,6 +206,16 @@ impl UserData {
         out
     }
 
+    /// The ids of every loaded document, the root first.
+    pub fn document_ids(&self) -> Vec<DocumentId> {
+        let mut out = vec![self.root_id];
+        out.extend(self.tasks.keys());
+        out.extend(self.habits.keys());
+        out.extend(self.finance.keys());
+        out.extend(self.ledgers.keys());
+        out
+    }
+
     /// The loaded document `id`, if any.
     pub fn document_mut(&mut self, id: &DocumentId) -> Option<&mut LifeDoc> {
         if *id == self.root_id {
