@@ -5,7 +5,7 @@
 //! zone, never instants: a task due on 2026-03-29 stays due that day whatever
 //! zone the device travels to, and daylight-saving changes cannot move it.
 //! The only place a zone matters is turning *now* into *today*
-//! ([`today_in`], behind the `tz` feature; the browser asks JavaScript).
+//! (`today_in`, behind the `tz` feature; the browser asks JavaScript).
 
 use std::fmt;
 use std::str::FromStr;
