@@ -13,6 +13,7 @@ pub mod device;
 pub mod document;
 pub mod hub;
 pub mod message;
+pub mod reconnect;
 
 pub use client::{Client, ClientOutput, Documents};
 pub use codec::{DEFAULT_MAX_FRAME, DecodeError, decode, encode};
