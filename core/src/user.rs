@@ -311,6 +311,48 @@ impl UserData {
         doc.add_task(now, new)
     }
 
+    /// Adds the task a quick-add line describes
+    /// ([`crate::tasks::quick_add`]), with `today` the user's local date. A
+    /// `#project` is the existing project of that name (case-insensitive;
+    /// active ones first), or a new one.
+    pub fn quick_add_task(&mut self, now: Timestamp, today: Date, line: &str) -> Result<EntityId> {
+        let parsed = crate::tasks::quick_add::parse(line, today)?;
+        let project = match parsed.project.as_deref() {
+            None => None,
+            Some(name) => {
+                let mut known = self.projects()?;
+                known.retain(|p| p.name.eq_ignore_ascii_case(name));
+                known.sort_by_key(|p| (p.archived, p.created_at));
+                match known.first() {
+                    Some(p) => Some(p.id),
+                    None => Some(self.add_project(now, name)?),
+                }
+            }
+        };
+        self.add_task(now, parsed.into_new_task(project))
+    }
+
+    /// Every loaded document's heads: take them before an action and pass
+    /// them to [`UserData::changed_since`] after it, to learn which
+    /// documents to save and sync.
+    pub fn heads(&mut self) -> BTreeMap<DocumentId, Vec<automerge::ChangeHash>> {
+        self.documents_mut()
+            .into_iter()
+            .map(|(id, d)| (id, d.heads()))
+            .collect()
+    }
+
+    /// The documents whose heads differ from `before` (or that are new).
+    pub fn changed_since(
+        &mut self,
+        before: &BTreeMap<DocumentId, Vec<automerge::ChangeHash>>,
+    ) -> Vec<DocumentId> {
+        self.documents_mut()
+            .into_iter()
+            .filter_map(|(id, d)| (before.get(&id) != Some(&d.heads())).then_some(id))
+            .collect()
+    }
+
     /// Changes a task.
     pub fn update_task(&mut self, now: Timestamp, id: EntityId, patch: TaskPatch) -> Result<()> {
         self.tasks_doc_of_mut(id)?.update_task(now, id, patch)

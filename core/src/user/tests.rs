@@ -477,3 +477,49 @@ fn today_follows_the_users_time_zone_across_daylight_saving() {
         })
     ));
 }
+
+#[test]
+fn quick_add_finds_or_creates_the_project_and_reports_what_changed() {
+    let mut data = UserData::create(DocumentId::generate(), t(1_000)).unwrap();
+    let family = data.add_project(t(1_001), "Family").unwrap();
+    let before = data.heads();
+    let id = data
+        .quick_add_task(
+            t(2_000),
+            d("2026-11-26"),
+            "Call mom tomorrow #family @phone",
+        )
+        .unwrap();
+    let task = data.task(id).unwrap();
+    assert_eq!(
+        task.project,
+        Some(family),
+        "the existing project, whatever its case"
+    );
+    assert_eq!(task.due, Some(d("2026-11-27")));
+    // Only the tasks document changed: that is what to save and sync.
+    let changed = data.changed_since(&before);
+    assert_eq!(changed.len(), 1);
+    assert_eq!(
+        data.document_mut(&changed[0]).unwrap().kind(),
+        DocKind::Tasks
+    );
+    // A new project name makes the project.
+    let id = data
+        .quick_add_task(t(3_000), d("2026-11-26"), "Paint #house")
+        .unwrap();
+    let project = data.task(id).unwrap().project.unwrap();
+    assert!(
+        data.projects()
+            .unwrap()
+            .iter()
+            .any(|p| p.id == project && p.name == "house")
+    );
+    // Bad lines change nothing.
+    let before = data.heads();
+    assert!(
+        data.quick_add_task(t(4_000), d("2026-11-26"), "#work @x")
+            .is_err()
+    );
+    assert!(data.changed_since(&before).is_empty());
+}
