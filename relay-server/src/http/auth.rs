@@ -137,20 +137,7 @@ async fn login(
     // Counted before checking the password, so that while an email or an
     // address is limited even the right password is refused: nothing to probe.
     let email_key = format!("email:{}", body.email.trim().to_lowercase());
-    let now = std::time::Instant::now();
-    let limited = state
-        .login_limits
-        .per_email
-        .attempt(std::slice::from_ref(&email_key), now)
-        .and(
-            state
-                .login_limits
-                .per_ip
-                .attempt(&[format!("ip:{}", client.ip())], now),
-        );
-    if let Err(wait) = limited {
-        return Err(ApiError::TooManyRequests(wait.as_secs().max(1)));
-    }
+    password_attempt(&state, &email_key, client)?;
     let user = match normalize_email(&body.email) {
         Some(email) => state.store.user_by_email(&email).await?,
         None => None,
@@ -279,20 +266,7 @@ async fn change_password(
 ) -> Result<Json<TokenPair>, ApiError> {
     // The same limits as login: the current password must not be guessable here either.
     let key = format!("email:{}", user.email);
-    let now = std::time::Instant::now();
-    let limited = state
-        .login_limits
-        .per_email
-        .attempt(std::slice::from_ref(&key), now)
-        .and(
-            state
-                .login_limits
-                .per_ip
-                .attempt(&[format!("ip:{}", client.ip())], now),
-        );
-    if let Err(wait) = limited {
-        return Err(ApiError::TooManyRequests(wait.as_secs().max(1)));
-    }
+    password_attempt(&state, &key, client)?;
     if let Some(problem) = password_problem(&body.new_password) {
         return Err(ApiError::Unprocessable {
             field: "new_password",
@@ -338,6 +312,23 @@ async fn change_password(
         .await?
         .ok_or(ApiError::Unauthorized("a valid access token is required"))?;
     Ok(Json(issue_tokens(&state, &user, Uuid::new_v4()).await?))
+}
+
+/// Counts one password attempt for `email_key` and the client's address
+/// against the login limits; 429 with the wait when either is used up.
+fn password_attempt(state: &AppState, email_key: &str, client: SocketAddr) -> Result<(), ApiError> {
+    let now = std::time::Instant::now();
+    state
+        .login_limits
+        .per_email
+        .attempt(&[email_key.to_string()], now)
+        .and(
+            state
+                .login_limits
+                .per_ip
+                .attempt(&[format!("ip:{}", client.ip())], now),
+        )
+        .map_err(|wait| ApiError::TooManyRequests(wait.as_secs().max(1)))
 }
 
 /// Records a sensitive action in the audit log.

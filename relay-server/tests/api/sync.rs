@@ -40,6 +40,28 @@ async fn run_both(
     }
 }
 
+/// Restarts the relay (as SIGTERM would) once `device` is offline, and
+/// returns a new device of the same user that has fetched `doc` and holds
+/// exactly the heads `device` had: everything acknowledged survived.
+async fn after_restart(
+    app: &mut TestApp,
+    device: &mut Device,
+    token: &str,
+    doc: DocumentId,
+) -> Device {
+    let heads = device.heads(doc);
+    device.disconnect();
+    app.restart().await;
+    let mut fresh = connected(app, "after-restart", token).await;
+    fresh.want(doc).await;
+    fresh
+        .run_until("a new device has everything acknowledged", WAIT, |d| {
+            d.heads(doc) == heads
+        })
+        .await;
+    fresh
+}
+
 async fn upgrade_needs_a_valid_token(backend: Backend) {
     let app = spawn_app(backend).await;
     let pair = app.register("ws@example.com").await;
@@ -260,18 +282,7 @@ async fn restart_keeps_acknowledged_changes(backend: Backend) {
             Device::all_confirmed,
         )
         .await;
-    let heads = laptop.heads(doc);
-    laptop.disconnect();
-
-    app.restart().await;
-
-    let mut fresh = connected(&app, "new-phone", &t).await;
-    fresh.want(doc).await;
-    fresh
-        .run_until("the new device has everything acknowledged", WAIT, |d| {
-            d.heads(doc) == heads
-        })
-        .await;
+    let mut fresh = after_restart(&mut app, &mut laptop, &t, doc).await;
     assert_eq!(fresh.get(doc, "n").as_deref(), Some("200"));
     assert_eq!(fresh.get(doc, "k137").as_deref(), Some("v"));
 }
@@ -295,16 +306,7 @@ async fn compaction_keeps_every_change(backend: Backend) {
     laptop
         .run_until("all stored", WAIT, Device::all_confirmed)
         .await;
-    let heads = laptop.heads(doc);
-    laptop.disconnect();
-    app.restart().await;
-    let mut fresh = connected(&app, "phone", &t).await;
-    fresh.want(doc).await;
-    fresh
-        .run_until("everything survives compaction", WAIT, |d| {
-            d.heads(doc) == heads
-        })
-        .await;
+    let mut fresh = after_restart(&mut app, &mut laptop, &t, doc).await;
     assert_eq!(fresh.get(doc, "r5-39").as_deref(), Some("v"));
     // The log was folded into a snapshot (more than once: 241 changes, every 50).
     let store = Store::open(&app.config.database().unwrap()).await.unwrap();
@@ -474,16 +476,7 @@ async fn database_outage_loses_nothing(backend: Backend) {
             Device::all_confirmed,
         )
         .await;
-    let heads = laptop.heads(doc);
-    laptop.disconnect();
-    app.restart().await;
-    let mut fresh = connected(&app, "phone", &t).await;
-    fresh.want(doc).await;
-    fresh
-        .run_until("the new device has everything", WAIT, |d| {
-            d.heads(doc) == heads
-        })
-        .await;
+    let mut fresh = after_restart(&mut app, &mut laptop, &t, doc).await;
     assert_eq!(fresh.get(doc, "during-9").as_deref(), Some("x"));
 }
 both_backends!(
