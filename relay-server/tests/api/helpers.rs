@@ -122,6 +122,18 @@ impl TestApp {
         r.json().await.unwrap()
     }
 
+    /// Logs `email` in with the password [`TestApp::register`] uses and returns the token pair.
+    pub async fn login(&self, email: &str) -> serde_json::Value {
+        let r = self
+            .post(
+                "/api/v1/auth/login",
+                serde_json::json!({ "email": email, "password": "a long enough password" }),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "logging in {email}");
+        r.json().await.unwrap()
+    }
+
     /// Every mail in the outbox, oldest first.
     pub fn mails(&self) -> Vec<String> {
         let Ok(dir) = std::fs::read_dir(&self.outbox) else {

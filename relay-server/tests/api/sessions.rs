@@ -38,15 +38,7 @@ async fn change(app: &crate::helpers::TestApp, token: &str, body: Value) -> reqw
 async fn password_change_ends_every_other_session(backend: Backend) {
     let app = spawn_app(backend).await;
     let first = app.register("pat@example.com").await;
-    let other_device: Value = app
-        .post(
-            "/api/v1/auth/login",
-            json!({ "email": "pat@example.com", "password": "a long enough password" }),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let other_device: Value = app.login("pat@example.com").await;
 
     let r = change(
         &app,
@@ -122,15 +114,7 @@ both_backends!(
 async fn logout_everywhere_ends_every_session(backend: Backend) {
     let app = spawn_app(backend).await;
     let first = app.register("lee@example.com").await;
-    let second: Value = app
-        .post(
-            "/api/v1/auth/login",
-            json!({ "email": "lee@example.com", "password": "a long enough password" }),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let second: Value = app.login("lee@example.com").await;
     let r = app
         .client
         .post(app.url("/api/v1/auth/logout-all"))
@@ -156,15 +140,7 @@ async fn logout_everywhere_ends_every_session(backend: Backend) {
             .await;
         assert_eq!(r.status(), 401);
     }
-    let again: Value = app
-        .post(
-            "/api/v1/auth/login",
-            json!({ "email": "lee@example.com", "password": "a long enough password" }),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let again: Value = app.login("lee@example.com").await;
     assert!(
         audit_actions(&app, access(&again))
             .await

@@ -85,15 +85,7 @@ async fn upgrade_needs_a_valid_token(backend: Backend) {
     assert_eq!(r.status(), 204);
     assert_eq!(device.connect(&url(&token(&pair))).await, Err("401".into()));
     // The Authorization header works where a client can set it.
-    let fresh = app
-        .post(
-            "/api/v1/auth/login",
-            serde_json::json!({ "email": "ws@example.com", "password": "a long enough password" }),
-        )
-        .await
-        .json::<serde_json::Value>()
-        .await
-        .unwrap();
+    let fresh = app.login("ws@example.com").await;
     let mut request =
         tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!(
             "ws://{}/api/v1/sync",
