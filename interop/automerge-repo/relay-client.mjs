@@ -30,6 +30,12 @@ const laptop = new Repo({ network: [new WebSocketClientAdapter(url)], peerId: `j
 
 try {
   const handle = phone.create({ created: "by the JS phone" });
+  // Only once the relay has stored the document can another device find it
+  // (the relay does not route requests between peers). The relay's heads
+  // including ours means exactly that (CONTRACT.md, Durability); automerge-repo
+  // tracks them by the storage id the relay announced.
+  const same = (a, b) => JSON.stringify([...(a ?? [])].sort()) === JSON.stringify([...(b ?? [])].sort());
+  await waitFor(() => same(handle.getRemoteHeads("lifeos-relay"), handle.heads()), "the relay to store the new document");
   const found = await laptop.find(handle.url);
   await waitFor(() => found.doc()?.created === "by the JS phone", "the laptop to find the document");
   found.change(d => { d.edited = "by the JS laptop"; });
