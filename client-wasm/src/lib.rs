@@ -1,6 +1,33 @@
-//! The LifeOS web app (issue 5): a yew PWA that keeps the user's documents in
-//! IndexedDB and syncs them with the relay. This crate fixes its place in the
-//! workspace; the app is built in issue 5.
+//! The LifeOS web app: a yew/WASM progressive web app on `lifeos-core`.
+//!
+//! Local first: the app opens the user's documents from IndexedDB and renders
+//! before touching the network; signing in starts live sync with the relay.
+//! [`engine`] is the state machine (documents, storage records, sync
+//! protocol) and is tested natively; [`runtime`] runs it in the browser;
+//! [`app`] and [`screens`] are the user interface.
 
-/// The schema version of the documents this client build writes.
-pub const DOCUMENT_SCHEMA_VERSION: u64 = lifeos_core::SCHEMA_VERSION;
+pub mod engine;
+
+#[cfg(target_arch = "wasm32")]
+mod api;
+#[cfg(target_arch = "wasm32")]
+mod app;
+#[cfg(target_arch = "wasm32")]
+mod idb;
+#[cfg(target_arch = "wasm32")]
+mod runtime;
+#[cfg(target_arch = "wasm32")]
+mod screens;
+#[cfg(target_arch = "wasm32")]
+mod ui;
+
+/// Starts the app in the page's `<main id="app">`.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen(start)]
+pub fn start() {
+    let root = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("app"))
+        .expect("index.html has <main id=\"app\">");
+    yew::Renderer::<app::Root>::with_root(root).render();
+}

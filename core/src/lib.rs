@@ -26,6 +26,7 @@ pub mod error;
 pub mod finance;
 pub mod habits;
 pub mod id;
+pub mod local;
 pub mod money;
 pub mod position;
 pub mod root;

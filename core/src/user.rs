@@ -378,6 +378,41 @@ impl UserData {
         self.tasks_doc_of_mut(id)?.delete_task(now, id)
     }
 
+    /// Adds an item at the end of a task's checklist.
+    pub fn add_checklist_item(
+        &mut self,
+        now: Timestamp,
+        task: EntityId,
+        text: &str,
+    ) -> Result<EntityId> {
+        self.tasks_doc_of_mut(task)?
+            .add_checklist_item(now, task, text)
+    }
+
+    /// Changes a checklist item's text or done flag.
+    pub fn update_checklist_item(
+        &mut self,
+        now: Timestamp,
+        task: EntityId,
+        item: EntityId,
+        text: Option<&str>,
+        done: Option<bool>,
+    ) -> Result<()> {
+        self.tasks_doc_of_mut(task)?
+            .update_checklist_item(now, task, item, text, done)
+    }
+
+    /// Removes a checklist item.
+    pub fn remove_checklist_item(
+        &mut self,
+        now: Timestamp,
+        task: EntityId,
+        item: EntityId,
+    ) -> Result<()> {
+        self.tasks_doc_of_mut(task)?
+            .remove_checklist_item(now, task, item)
+    }
+
     /// Adds a project to the primary tasks document.
     pub fn add_project(&mut self, now: Timestamp, name: &str) -> Result<EntityId> {
         self.tasks

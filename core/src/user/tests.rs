@@ -523,3 +523,36 @@ fn quick_add_finds_or_creates_the_project_and_reports_what_changed() {
     );
     assert!(data.changed_since(&before).is_empty());
 }
+
+#[test]
+fn checklists_are_edited_through_the_task_that_holds_them() {
+    let mut data = UserData::create(DocumentId::generate(), t(1)).unwrap();
+    let task = data
+        .add_task(
+            t(2),
+            NewTask {
+                title: "Pack".into(),
+                ..NewTask::default()
+            },
+        )
+        .unwrap();
+    let a = data.add_checklist_item(t(3), task, "Passport").unwrap();
+    let b = data.add_checklist_item(t(4), task, "Charger").unwrap();
+    data.update_checklist_item(t(5), task, a, None, Some(true))
+        .unwrap();
+    data.update_checklist_item(t(6), task, b, Some("USB-C charger"), None)
+        .unwrap();
+    let items = data.task(task).unwrap().checklist;
+    assert_eq!(
+        items
+            .iter()
+            .map(|i| (i.text.as_str(), i.done))
+            .collect::<Vec<_>>(),
+        vec![("Passport", true), ("USB-C charger", false)]
+    );
+    data.remove_checklist_item(t(7), task, a).unwrap();
+    assert_eq!(data.task(task).unwrap().checklist.len(), 1);
+    assert!(data.add_checklist_item(t(8), task, "  ").is_err());
+    let missing = EntityId::generate(t(9));
+    assert!(data.add_checklist_item(t(9), missing, "x").is_err());
+}

@@ -1,0 +1,210 @@
+//! The relay's HTTP API (same origin): accounts and feature flags.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, RequestInit, Response};
+
+/// Why a call failed, in words for the user.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiError {
+    /// HTTP status, or 0 when the relay could not be reached.
+    pub status: u16,
+    /// What went wrong.
+    pub message: String,
+    /// The form field at fault (422 problems name it).
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    fn network(detail: String) -> Self {
+        ApiError {
+            status: 0,
+            message: format!(
+                "The relay cannot be reached ({detail}). Your data stays on this device."
+            ),
+            field: None,
+        }
+    }
+}
+
+/// A signed-in session as the relay hands it out.
+#[derive(Clone, Debug, Deserialize)]
+pub struct TokenPair {
+    /// Access token (JWT).
+    pub access_token: String,
+    /// Refresh token (opaque, single use).
+    pub refresh_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// Who signed in.
+    pub user: UserRef,
+}
+
+/// The signed-in user.
+#[derive(Clone, Debug, Deserialize)]
+pub struct UserRef {
+    /// User id.
+    pub id: String,
+    /// Email.
+    pub email: String,
+}
+
+async fn call(
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+    token: Option<&str>,
+) -> Result<Value, ApiError> {
+    let window = web_sys::window().ok_or_else(|| ApiError::network("no window".into()))?;
+    let init = RequestInit::new();
+    init.set_method(method);
+    let headers = Headers::new().map_err(|e| ApiError::network(crate::idb::describe(&e)))?;
+    let _ = headers.set("Accept", "application/json");
+    if let Some(body) = &body {
+        let _ = headers.set("Content-Type", "application/json");
+        init.set_body(&body.to_string().into());
+    }
+    if let Some(token) = token {
+        let _ = headers.set("Authorization", &format!("Bearer {token}"));
+    }
+    init.set_headers(&headers);
+    let response = JsFuture::from(window.fetch_with_str_and_init(path, &init))
+        .await
+        .map_err(|e| ApiError::network(crate::idb::describe(&e)))?;
+    let response: Response = response
+        .dyn_into()
+        .map_err(|e| ApiError::network(crate::idb::describe(&e)))?;
+    let status = response.status();
+    let text = match response.text() {
+        Ok(p) => JsFuture::from(p)
+            .await
+            .ok()
+            .and_then(|t| t.as_string())
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    if (200..300).contains(&status) {
+        return Ok(value);
+    }
+    let detail = value
+        .get("detail")
+        .and_then(Value::as_str)
+        .or_else(|| value.get("title").and_then(Value::as_str))
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("the relay answered {status}"));
+    let message = match status {
+        401 if path.ends_with("/login") => "Wrong email or password.".to_string(),
+        429 => "Too many attempts; wait a minute and try again.".to_string(),
+        502..=504 => {
+            format!("The relay is unavailable ({status}). Your data stays on this device.")
+        }
+        _ => detail,
+    };
+    Err(ApiError {
+        status,
+        message,
+        field: value
+            .get("field")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    })
+}
+
+fn pair(v: Value) -> Result<TokenPair, ApiError> {
+    serde_json::from_value(v).map_err(|e| ApiError {
+        status: 200,
+        message: format!("The relay's answer was not understood ({e})."),
+        field: None,
+    })
+}
+
+/// Creates an account.
+pub async fn register(email: &str, password: &str) -> Result<TokenPair, ApiError> {
+    pair(
+        call(
+            "POST",
+            "/api/v1/auth/register",
+            Some(json!({"email": email, "password": password})),
+            None,
+        )
+        .await?,
+    )
+}
+
+/// Signs in.
+pub async fn login(email: &str, password: &str) -> Result<TokenPair, ApiError> {
+    pair(
+        call(
+            "POST",
+            "/api/v1/auth/login",
+            Some(json!({"email": email, "password": password})),
+            None,
+        )
+        .await?,
+    )
+}
+
+/// Trades a refresh token for a new pair (the old token stops working).
+pub async fn refresh(refresh_token: &str) -> Result<TokenPair, ApiError> {
+    pair(
+        call(
+            "POST",
+            "/api/v1/auth/refresh",
+            Some(json!({"refresh_token": refresh_token})),
+            None,
+        )
+        .await?,
+    )
+}
+
+/// Ends this session on the relay.
+pub async fn logout(refresh_token: &str) -> Result<(), ApiError> {
+    call(
+        "POST",
+        "/api/v1/auth/logout",
+        Some(json!({"refresh_token": refresh_token})),
+        None,
+    )
+    .await
+    .map(drop)
+}
+
+/// Asks for a password reset mail.
+pub async fn request_reset(email: &str) -> Result<(), ApiError> {
+    call(
+        "POST",
+        "/api/v1/auth/password-reset/request",
+        Some(json!({"email": email})),
+        None,
+    )
+    .await
+    .map(drop)
+}
+
+/// Sets a new password with the token from the mail.
+pub async fn confirm_reset(token: &str, new_password: &str) -> Result<(), ApiError> {
+    call(
+        "POST",
+        "/api/v1/auth/password-reset/confirm",
+        Some(json!({"token": token, "new_password": new_password})),
+        None,
+    )
+    .await
+    .map(drop)
+}
+
+/// The relay's feature flags.
+pub async fn features() -> Result<Vec<(String, bool)>, ApiError> {
+    let v = call("GET", "/api/v1/features", None, None).await?;
+    Ok(v.get("flags")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_bool().unwrap_or(false)))
+                .collect()
+        })
+        .unwrap_or_default())
+}

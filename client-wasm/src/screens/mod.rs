@@ -1,0 +1,8 @@
+//! The app's screens, one module each.
+
+pub mod finance;
+pub mod habits;
+pub mod matrix;
+pub mod settings;
+pub mod tasks;
+pub mod today;

@@ -1,0 +1,420 @@
+//! Settings: the account (sign in, register, password reset, sign out), sync
+//! and this device, preferences, export, and the relay's feature flags.
+
+use lifeos_core::money::Currency;
+use lifeos_core::root::SettingsPatch;
+use lifeos_core::time::Weekday;
+use wasm_bindgen::JsCast;
+use yew::prelude::*;
+
+use crate::api;
+use crate::app::Ctx;
+use crate::engine::SyncStatus;
+use crate::runtime::now;
+use crate::ui::{input_value, select_value};
+
+/// The Settings screen.
+#[function_component]
+pub fn SettingsScreen() -> Html {
+    let ctx = use_context::<Ctx>().expect("ctx");
+    let flags = use_state(|| None::<Result<Vec<(String, bool)>, String>>);
+    {
+        let flags = flags.clone();
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                flags.set(Some(api::features().await.map_err(|e| e.message)));
+            });
+        });
+    }
+    let signed_in = ctx.rt.email();
+    html! {
+        <section class="screen settings">
+            <h1>{ "Settings" }</h1>
+            <div class="grid2">
+                <div>
+                    if let Some(email) = signed_in.filter(|_| !ctx.rt.session_ended()) {
+                        <AccountCard email={email} />
+                    } else {
+                        <SignIn />
+                    }
+                    <SyncCard />
+                </div>
+                <div>
+                    <Preferences />
+                    <ExportCard />
+                    <section class="card" aria-labelledby="flags-h">
+                        <h2 id="flags-h">{ "Relay features" }</h2>
+                        { match &*flags {
+                            None => html! { <p class="meta">{ "Asking the relay…" }</p> },
+                            Some(Err(e)) => html! { <p class="meta">{ e }</p> },
+                            Some(Ok(list)) if list.is_empty() => html! { <p class="meta">{ "No feature flags." }</p> },
+                            Some(Ok(list)) => html! { <ul class="plain">{ for list.iter().map(|(k, v)| html! {
+                                <li class="row"><span>{ k }</span><span>{ if *v { "on" } else { "off" } }</span></li>
+                            }) }</ul> },
+                        } }
+                    </section>
+                </div>
+            </div>
+        </section>
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Login,
+    Register,
+    Reset,
+    Confirm,
+}
+
+/// Sign in, register, or reset a password.
+#[function_component]
+fn SignIn() -> Html {
+    let ctx = use_context::<Ctx>().expect("ctx");
+    let mode = use_state(|| Mode::Login);
+    let email = use_state(|| ctx.rt.email().unwrap_or_default());
+    let password = use_state(String::new);
+    let token = use_state(String::new);
+    let error = use_state(|| None::<(Option<String>, String)>);
+    let info = use_state(|| None::<String>);
+    let busy = use_state(|| false);
+    let submit = {
+        let ctx = ctx.clone();
+        let (mode, email, password, token, error, info, busy) = (
+            mode.clone(),
+            email.clone(),
+            password.clone(),
+            token.clone(),
+            error.clone(),
+            info.clone(),
+            busy.clone(),
+        );
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            if *busy {
+                return;
+            }
+            let m = *mode;
+            let (em, pw, tk) = (
+                email.trim().to_string(),
+                (*password).clone(),
+                token.trim().to_string(),
+            );
+            if m != Mode::Confirm && !em.contains('@') {
+                return error.set(Some((
+                    Some("email".into()),
+                    "Email: enter an address like you@example.com.".into(),
+                )));
+            }
+            if matches!(m, Mode::Register | Mode::Confirm) && pw.chars().count() < 10 {
+                return error.set(Some((
+                    Some("password".into()),
+                    "Password: use at least 10 characters.".into(),
+                )));
+            }
+            busy.set(true);
+            let (ctx, mode, error, info, busy, password) = (
+                ctx.clone(),
+                mode.clone(),
+                error.clone(),
+                info.clone(),
+                busy.clone(),
+                password.clone(),
+            );
+            wasm_bindgen_futures::spawn_local(async move {
+                let result = match m {
+                    Mode::Login => api::login(&em, &pw).await.map(|p| ctx.rt.signed_in(p)),
+                    Mode::Register => api::register(&em, &pw).await.map(|p| ctx.rt.signed_in(p)),
+                    Mode::Reset => api::request_reset(&em).await.map(|()| {
+                        info.set(Some("If an account exists for this address, a mail with a reset token is on its way.".into()));
+                        mode.set(Mode::Confirm);
+                    }),
+                    Mode::Confirm => api::confirm_reset(&tk, &pw).await.map(|()| {
+                        info.set(Some("Password changed. Sign in with the new password.".into()));
+                        mode.set(Mode::Login);
+                    }),
+                };
+                busy.set(false);
+                password.set(String::new());
+                match result {
+                    Ok(()) => error.set(None),
+                    Err(e) => error.set(Some((e.field, e.message))),
+                }
+            });
+        })
+    };
+    let switch = |m: Mode| {
+        let (mode, error, info) = (mode.clone(), error.clone(), info.clone());
+        Callback::from(move |_| {
+            mode.set(m);
+            error.set(None);
+            info.set(None);
+        })
+    };
+    let (title, action) = match *mode {
+        Mode::Login => ("Sign in to sync", "Sign in"),
+        Mode::Register => ("Create an account", "Create account"),
+        Mode::Reset => ("Reset your password", "Send reset mail"),
+        Mode::Confirm => ("Choose a new password", "Set password"),
+    };
+    let invalid = |f: &str| {
+        error
+            .as_ref()
+            .is_some_and(|(field, _)| field.as_deref() == Some(f))
+            .to_string()
+    };
+    html! {
+        <form class="card auth" onsubmit={submit} aria-labelledby="auth-h">
+            <h2 id="auth-h">{ title }</h2>
+            if *mode == Mode::Login || *mode == Mode::Register {
+                <p class="meta">{ "Everything you made on this device joins your account; nothing is lost." }</p>
+            }
+            if let Some(i) = &*info { <p class="info" role="status">{ i }</p> }
+            if let Some((_, e)) = &*error { <p class="error" role="alert" id="auth-error">{ e }</p> }
+            if *mode != Mode::Confirm {
+                <label for="email">{ "Email" }</label>
+                <input id="email" type="email" autocomplete="username" required=true value={(*email).clone()} aria-invalid={invalid("email")}
+                    oninput={let email = email.clone(); move |e: InputEvent| email.set(input_value(&e))} />
+            } else {
+                <label for="reset-token">{ "Reset token (from the mail)" }</label>
+                <input id="reset-token" autocomplete="one-time-code" required=true value={(*token).clone()} aria-invalid={invalid("token")}
+                    oninput={let token = token.clone(); move |e: InputEvent| token.set(input_value(&e))} />
+            }
+            if *mode != Mode::Reset {
+                <label for="password">{ if *mode == Mode::Confirm { "New password" } else { "Password" } }</label>
+                <input id="password" type="password" required=true minlength={if *mode == Mode::Login { "1" } else { "10" }}
+                    autocomplete={if *mode == Mode::Login { "current-password" } else { "new-password" }}
+                    value={(*password).clone()} aria-invalid={invalid("password")}
+                    oninput={let password = password.clone(); move |e: InputEvent| password.set(input_value(&e))} />
+            }
+            <button type="submit" disabled={*busy}>{ if *busy { "Please wait…" } else { action } }</button>
+            <p class="row links">
+                if *mode != Mode::Login { <button type="button" class="link" onclick={switch(Mode::Login)}>{ "I have an account" }</button> }
+                if *mode != Mode::Register { <button type="button" class="link" onclick={switch(Mode::Register)}>{ "Create an account" }</button> }
+                if *mode == Mode::Login { <button type="button" class="link" onclick={switch(Mode::Reset)}>{ "Forgot password?" }</button> }
+                if *mode == Mode::Reset { <button type="button" class="link" onclick={switch(Mode::Confirm)}>{ "I have a token" }</button> }
+            </p>
+        </form>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct AccountProps {
+    email: String,
+}
+
+#[function_component]
+fn AccountCard(props: &AccountProps) -> Html {
+    let ctx = use_context::<Ctx>().expect("ctx");
+    let sign_out = {
+        let ctx = ctx.clone();
+        Callback::from(move |_| {
+            let pending = ctx.rt.unconfirmed();
+            let warning = if pending > 0 {
+                format!("{pending} change(s) have not reached the relay yet and will be lost. ")
+            } else {
+                String::new()
+            };
+            let ok = web_sys::window()
+                .and_then(|w| w.confirm_with_message(&format!(
+                    "{warning}Sign out and delete LifeOS data from this browser? Your account keeps everything the relay has."
+                )).ok())
+                .unwrap_or(false);
+            if !ok {
+                return;
+            }
+            let ctx = ctx.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                match ctx.rt.sign_out().await {
+                    Ok(()) => {
+                        if let Some(w) = web_sys::window() {
+                            let _ = w.location().replace("/");
+                        }
+                    }
+                    Err(e) => ctx.toast.emit(format!("Signing out failed: {e}")),
+                }
+            });
+        })
+    };
+    html! {
+        <section class="card" aria-labelledby="account-h">
+            <h2 id="account-h">{ "Account" }</h2>
+            <p>{ "Signed in as " }<strong data-testid="account-email">{ &props.email }</strong></p>
+            <button class="danger" onclick={sign_out}>{ "Sign out of this browser" }</button>
+        </section>
+    }
+}
+
+#[function_component]
+fn SyncCard() -> Html {
+    let ctx = use_context::<Ctx>().expect("ctx");
+    let status = match ctx.rt.status() {
+        SyncStatus::LocalOnly => {
+            "Not signed in: your data is stored in this browser only.".to_string()
+        }
+        SyncStatus::Offline => {
+            "Offline: changes are stored here and sync when the relay is reachable.".to_string()
+        }
+        SyncStatus::Syncing { unconfirmed } => {
+            format!("Connected; {unconfirmed} change(s) not yet confirmed durable by the relay.")
+        }
+        SyncStatus::Synced => "Synced: the relay has stored every change.".to_string(),
+    };
+    let docs = ctx.rt.read(|d| d.map_or(0, |d| d.document_ids().len()));
+    let quarantined = use_state(|| 0u32);
+    {
+        let (rt, quarantined) = (ctx.rt.clone(), quarantined.clone());
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(
+                async move { quarantined.set(rt.quarantined().await) },
+            );
+        });
+    }
+    html! {
+        <section class="card" aria-labelledby="sync-h">
+            <h2 id="sync-h">{ "Sync and this device" }</h2>
+            <p>{ status }</p>
+            <dl class="stats">
+                <div><dt>{ "Not yet confirmed" }</dt><dd data-testid="unconfirmed">{ ctx.rt.unconfirmed() }</dd></div>
+                <div><dt>{ "Documents" }</dt><dd>{ docs }</dd></div>
+                <div><dt>{ "Waiting to be saved" }</dt><dd>{ ctx.rt.pending_writes() }</dd></div>
+            </dl>
+            if *quarantined > 0 {
+                <p class="warn">{ format!("{} damaged record(s) were found in this browser's storage and set aside (kept, not deleted).", *quarantined) }</p>
+            }
+            <p class="meta">{ format!("This device: {}", ctx.rt.peer_id()) }</p>
+        </section>
+    }
+}
+
+const WEEK: [Weekday; 7] = [
+    Weekday::Mon,
+    Weekday::Tue,
+    Weekday::Wed,
+    Weekday::Thu,
+    Weekday::Fri,
+    Weekday::Sat,
+    Weekday::Sun,
+];
+
+#[function_component]
+fn Preferences() -> Html {
+    let ctx = use_context::<Ctx>().expect("ctx");
+    let Some(Ok(settings)) = ctx.rt.read(|d| d.map(|d| d.settings())) else {
+        return html! {};
+    };
+    let patch = {
+        let ctx = ctx.clone();
+        move |p: SettingsPatch| {
+            if ctx.act(|d| d.update_settings(now(), p)).is_some() {
+                ctx.toast.emit("Saved.".into());
+            }
+        }
+    };
+    let on_currency = {
+        let patch = patch.clone();
+        let ctx = ctx.clone();
+        Callback::from(move |e: Event| {
+            match Currency::from_code(input_value(&e).trim().to_uppercase().as_str()) {
+                Ok(c) => patch(SettingsPatch {
+                    currency: Some(c),
+                    ..SettingsPatch::default()
+                }),
+                Err(err) => ctx.toast.emit(crate::ui::explain(&err)),
+            }
+        })
+    };
+    let on_week = {
+        let patch = patch.clone();
+        Callback::from(move |e: Event| {
+            if let Some(w) = WEEK.iter().find(|w| w.to_string() == select_value(&e)) {
+                patch(SettingsPatch {
+                    week_start: Some(*w),
+                    ..SettingsPatch::default()
+                });
+            }
+        })
+    };
+    let on_horizon = {
+        let ctx = ctx.clone();
+        Callback::from(
+            move |e: Event| match input_value(&e).trim().parse::<u32>() {
+                Ok(n) => patch(SettingsPatch {
+                    urgent_within_days: Some(n),
+                    ..SettingsPatch::default()
+                }),
+                Err(_) => ctx
+                    .toast
+                    .emit("Urgent within: enter a number of days, 0 to 365.".into()),
+            },
+        )
+    };
+    html! {
+        <section class="card" aria-labelledby="prefs-h">
+            <h2 id="prefs-h">{ "Preferences" }</h2>
+            <div class="fields">
+                <div>
+                    <label for="p-currency">{ "Default currency" }</label>
+                    <input id="p-currency" maxlength="3" value={settings.currency.map(|c| c.code().to_string()).unwrap_or_default()}
+                        placeholder="EUR" onchange={on_currency} />
+                </div>
+                <div>
+                    <label for="p-week">{ "Week starts on" }</label>
+                    <select id="p-week" onchange={on_week}>
+                        { for WEEK.iter().map(|w| html! { <option value={w.to_string()} selected={*w == settings.week_start}>{ w.to_string() }</option> }) }
+                    </select>
+                </div>
+                <div>
+                    <label for="p-horizon">{ "Urgent when due within (days)" }</label>
+                    <input id="p-horizon" type="number" min="0" max="365" value={settings.urgent_within_days.to_string()} onchange={on_horizon} />
+                </div>
+            </div>
+        </section>
+    }
+}
+
+#[function_component]
+fn ExportCard() -> Html {
+    let ctx = use_context::<Ctx>().expect("ctx");
+    let download = {
+        let ctx = ctx.clone();
+        Callback::from(move |_| match ctx.rt.export_json() {
+            Ok(json) => {
+                if let Err(e) = save_file("lifeos-export.json", "application/json", &json) {
+                    ctx.toast
+                        .emit(format!("The export could not be saved: {e}"));
+                }
+            }
+            Err(e) => ctx.toast.emit(format!("The export failed: {e}")),
+        })
+    };
+    html! {
+        <section class="card" aria-labelledby="export-h">
+            <h2 id="export-h">{ "Export" }</h2>
+            <p class="meta">{ "Everything on this device as one JSON file: tasks, projects, habits with check-ins, categories and expenses. Works offline." }</p>
+            <button onclick={download}>{ "Download JSON" }</button>
+        </section>
+    }
+}
+
+fn save_file(name: &str, mime: &str, text: &str) -> Result<(), String> {
+    let err = |e: wasm_bindgen::JsValue| crate::idb::describe(&e);
+    let parts = js_sys::Array::of1(&text.into());
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options).map_err(err)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(err)?;
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
+    let a: web_sys::HtmlAnchorElement = document
+        .create_element("a")
+        .map_err(err)?
+        .dyn_into()
+        .map_err(|_| "no anchor")?;
+    a.set_href(&url);
+    a.set_download(name);
+    a.click();
+    let _ = web_sys::Url::revoke_object_url(&url);
+    Ok(())
+}

@@ -1,0 +1,116 @@
+//! Small pieces the screens share: form helpers, formatting, a virtual list.
+
+use lifeos_core::time::{Date, format_date};
+use lifeos_core::{Error, Money};
+use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
+use yew::prelude::*;
+
+/// The value of the input an event came from.
+pub fn input_value(e: &Event) -> String {
+    e.target_unchecked_into::<HtmlInputElement>().value()
+}
+
+/// Whether the checkbox an event came from is checked.
+pub fn checked(e: &Event) -> bool {
+    e.target_unchecked_into::<HtmlInputElement>().checked()
+}
+
+/// The value of the select an event came from.
+pub fn select_value(e: &Event) -> String {
+    e.target_unchecked_into::<HtmlSelectElement>().value()
+}
+
+/// The value of the textarea an event came from.
+pub fn textarea_value(e: &Event) -> String {
+    e.target_unchecked_into::<HtmlTextAreaElement>().value()
+}
+
+/// A core error in words for the user.
+pub fn explain(e: &Error) -> String {
+    match e {
+        Error::Invalid { field, reason } => format!("{}: {reason}", field_name(field)),
+        Error::NotFound { kind, .. } => format!("That {kind} no longer exists (deleted on another device?)."),
+        Error::SchemaTooNew { .. } => {
+            "This data was written by a newer LifeOS and is read-only here. Reload to update the app.".into()
+        }
+        other => other.to_string(),
+    }
+}
+
+fn field_name(field: &str) -> String {
+    let mut s = field.replace('_', " ");
+    if let Some(first) = s.get(0..1) {
+        let upper = first.to_uppercase();
+        s.replace_range(0..1, &upper);
+    }
+    s
+}
+
+/// A date as the inputs show it (`YYYY-MM-DD`).
+pub fn date(d: Date) -> String {
+    format_date(d)
+}
+
+/// A short human date: "Today", "Tomorrow", "Mon 30 Nov".
+pub fn human_date(d: Date, today: Date) -> String {
+    let diff = (d - today).num_days();
+    match diff {
+        0 => "Today".into(),
+        1 => "Tomorrow".into(),
+        -1 => "Yesterday".into(),
+        _ => d.format("%a %-d %b %Y").to_string(),
+    }
+}
+
+/// An amount with its currency.
+pub fn money(m: Money) -> String {
+    format!("{} {}", m.decimal(), m.currency.code())
+}
+
+/// Props of [`VirtualList`].
+#[derive(Properties, PartialEq)]
+pub struct VirtualListProps {
+    /// Number of rows.
+    pub len: usize,
+    /// Height of every row in pixels.
+    pub row_height: u32,
+    /// Renders row `i`.
+    pub render: Callback<usize, Html>,
+    /// Accessible name of the list.
+    pub label: AttrValue,
+    /// Tallest the list may be before it scrolls.
+    #[prop_or(640)]
+    pub max_height: u32,
+}
+
+/// A list that renders only the rows in view, so ten thousand tasks cost what twenty do.
+#[function_component]
+pub fn VirtualList(props: &VirtualListProps) -> Html {
+    let scroll = use_state(|| 0u32);
+    let onscroll = {
+        let scroll = scroll.clone();
+        Callback::from(move |e: Event| {
+            let el: web_sys::Element = e.target_unchecked_into();
+            scroll.set(el.scroll_top().max(0) as u32);
+        })
+    };
+    let row = props.row_height.max(1);
+    let total = props.len as u32 * row;
+    let height = total.min(props.max_height);
+    let first = (*scroll / row).saturating_sub(4) as usize;
+    let visible = (height / row) as usize + 10;
+    let last = (first + visible).min(props.len);
+    let rows = (first..last).map(|i| {
+        let style = format!("top:{}px;height:{}px", i as u32 * row, row);
+        html! {
+            <div class="vrow" role="listitem" style={style} aria-setsize={props.len.to_string()} aria-posinset={(i + 1).to_string()}>
+                { props.render.emit(i) }
+            </div>
+        }
+    });
+    html! {
+        <div class="vlist" style={format!("height:{height}px")} onscroll={onscroll} role="list" aria-label={props.label.clone()} tabindex="0">
+            <div class="vspace" style={format!("height:{total}px")}>{ for rows }</div>
+        </div>
+    }
+}
