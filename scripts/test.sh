@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole LifeOS test suite, as CI runs it: formatting, lints, every test of
-# every crate, and the browser (wasm32) build of the core. Installs what it
-# needs on a fresh machine (the wasm target) and stops at the first failure.
+# every crate, the web app's build and its end-to-end tests in headless
+# Chromium. Installs what it needs on a fresh machine (the wasm target,
+# wasm-bindgen-cli, binaryen and playwright-core from npm, Debian's chromium)
+# and stops at the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,5 +42,14 @@ if cargo fuzz --version >/dev/null 2>&1 && rustup toolchain list 2>/dev/null | g
   (cd fuzz && cargo +nightly fuzz build)
 fi
 
-step "wasm build of lifeos-core and the web client crate"
-cargo build --locked --target wasm32-unknown-unknown -p lifeos-core -p lifeos-client-wasm
+step "web app: lint for wasm32, then web/build.sh (wasm-release, pinned wasm-bindgen, wasm-opt -Oz)"
+cargo clippy --locked --target wasm32-unknown-unknown -p lifeos-core -p lifeos-client-wasm -- -D warnings
+./web/build.sh
+
+step "browser end-to-end tests: headless Chromium against the real relay serving the app"
+if [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM:-}" ]; then
+  apt-get install -y --no-install-recommends chromium >/dev/null \
+    || { apt-get update >/dev/null && apt-get install -y --no-install-recommends chromium >/dev/null; }
+fi
+cargo build --locked -p lifeos-relay
+(cd e2e && npm install --no-audit --no-fund --loglevel=error && npm test)

@@ -201,6 +201,16 @@ pub fn Root() -> Html {
         })
     };
 
+    {
+        // The first render with the user's data: what the browser benchmark measures.
+        let ready = runtime.as_ref().is_some_and(Result::is_ok);
+        use_effect_with(ready, move |ready| {
+            if *ready && let Some(p) = web_sys::window().and_then(|w| w.performance()) {
+                let _ = p.mark("lifeos-ready");
+            }
+        });
+    }
+
     let rt = match &*runtime {
         None => {
             return html! { <div class="splash" role="status" aria-live="polite">{ "Opening LifeOS…" }</div> };

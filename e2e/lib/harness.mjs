@@ -99,6 +99,7 @@ export async function goTo(page, name) {
 }
 
 export async function addTask(page, line) {
+  if (!(await page.getByRole('textbox', { name: 'Add a task' }).count())) await goTo(page, 'Today');
   await page.getByRole('textbox', { name: 'Add a task' }).fill(line);
   await page.getByRole('button', { name: 'Add', exact: true }).click();
 }

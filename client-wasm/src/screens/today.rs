@@ -193,7 +193,7 @@ fn HabitToday(props: &HabitTodayProps) -> Html {
         <li class={classes!("card", "habit", h.checkin.is_some().then_some("checked"))}>
             <div class="row">
                 <strong>{ &h.name }</strong>
-                <span class="meta">{ format!("🔥 {} · {}%", h.streaks.current, (h.strength * 100.0).round()) }</span>
+                <span class="meta" title="Current streak and habit strength">{ format!("Streak {} · strength {}%", h.streaks.current, (h.strength * 100.0).round()) }</span>
             </div>
             <div class="row">
                 <span class="state" aria-live="polite">{ state_text }</span>

@@ -1,0 +1,118 @@
+// Every main screen with realistic data, at desktop and phone width: each
+// is screenshotted (e2e/artifacts/), every form control has an accessible
+// name, and the keyboard reaches the quick add.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startRelay, launch, device, open, goTo, addTask, repo } from '../lib/harness.mjs';
+
+const artifacts = join(repo, 'e2e/artifacts');
+let relay, browser;
+before(async () => { relay = await startRelay(); browser = await launch(); mkdirSync(artifacts, { recursive: true }); });
+after(async () => { await browser?.close(); await relay?.stop(); });
+
+function isoDaysAgo(n) {
+  const d = new Date();
+  d.setDate(d.getDate() - n);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
+async function seed(page) {
+  for (const line of [
+    'Call mom tomorrow #family @phone',
+    `Renew passport ${isoDaysAgo(2)} #admin p1`,
+    'Plan the garden start:today #home +next',
+    'Book dentist today @phone p3',
+    'File the tax return friday #admin p2',
+    'Read the RFC on sync protocols +someday @computer',
+    'Buy a birthday present for Sam in 3 days #family !',
+  ]) await addTask(page, line);
+  await goTo(page, 'Habits');
+  for (const [name, numeric] of [['Meditate', false], ['Read', true], ['Run', false]]) {
+    await page.getByRole('button', { name: 'New habit' }).click();
+    await page.getByLabel('Name').fill(name);
+    if (numeric) {
+      await page.getByLabel('Measure a number each day').check();
+      await page.getByLabel('Daily target').fill('20');
+      await page.getByLabel('Unit').fill('pages');
+    }
+    if (name === 'Run') {
+      await page.getByLabel('How often').selectOption('week');
+      await page.getByLabel('Times per week').fill('3');
+    }
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('heading', { name }).waitFor();
+  }
+  // A few weeks of history for the heatmap and streaks.
+  const card = page.locator('.habit-card', { has: page.getByRole('heading', { name: 'Meditate' }) });
+  for (let i = 1; i <= 20; i++) {
+    if (i % 6 === 0) continue;
+    await card.getByLabel('Day', { exact: true }).fill(isoDaysAgo(i));
+    await card.getByRole('button', { name: '✓ Done' }).click();
+  }
+  await goTo(page, 'Finance');
+  for (const c of ['Groceries', 'Transport', 'Eating out']) {
+    await page.getByLabel('New category').fill(c);
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    await page.getByLabel(c, { exact: true }).waitFor();
+  }
+  await page.getByLabel('Groceries', { exact: true }).fill('300');
+  await page.getByLabel('Groceries', { exact: true }).blur();
+  await page.getByLabel('Transport', { exact: true }).fill('80');
+  await page.getByLabel('Transport', { exact: true }).blur();
+  for (const [amount, cat, payee, cur] of [
+    ['64,30', 'Groceries', 'Market', 'EUR'], ['12.50', 'Eating out', 'Pizzeria', 'EUR'],
+    ['95', 'Transport', 'Rail pass', 'EUR'], ['23.10', 'Groceries', 'Bakery', 'EUR'], ['18.00', 'Eating out', 'Lunch in London', 'GBP'],
+  ]) {
+    await page.locator('#e-amount').fill(amount);
+    await page.locator('#e-currency').fill(cur);
+    await page.locator('#e-category').selectOption({ label: cat });
+    await page.locator('#e-payee').fill(payee);
+    await page.getByRole('button', { name: 'Add expense' }).click();
+    await page.locator('.expense-form .error').waitFor({ state: 'detached', timeout: 2000 }).catch(() => {});
+  }
+}
+
+async function unlabelled(page) {
+  return page.evaluate(() => [...document.querySelectorAll('input, select, textarea, button')]
+    .filter((el) => {
+      const name = el.getAttribute('aria-label') || (el.labels && el.labels.length) || el.getAttribute('aria-labelledby')
+        || (el.tagName === 'BUTTON' && el.textContent.trim());
+      return !name;
+    })
+    .map((el) => el.outerHTML.slice(0, 120)));
+}
+
+test('every screen, desktop and phone: screenshots and accessible names', async () => {
+  const { page, context, errors } = await device(browser, relay.url);
+  await open(page);
+  await seed(page);
+  await page.addStyleTag({ content: '.toasts { display: none !important; }' });
+  const screens = ['Today', 'Tasks', 'Matrix', 'Habits', 'Finance', 'Settings'];
+  for (const [label, size] of [['desktop', { width: 1280, height: 900 }], ['phone', { width: 390, height: 844 }]]) {
+    await page.setViewportSize(size);
+    for (const name of screens) {
+      await goTo(page, name);
+      if (name === 'Tasks' && label === 'desktop') {
+        await page.getByRole('button', { name: 'Edit Call mom' }).click();
+      }
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await page.waitForTimeout(100);
+      assert.deepEqual(await unlabelled(page), [], `${name} has controls without a name`);
+      await page.screenshot({ path: join(artifacts, `${label}-${name.toLowerCase()}.png`), fullPage: label === 'desktop' });
+    }
+  }
+  // Keyboard: skip link, then the quick add is reachable and works with Enter.
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await goTo(page, 'Today');
+  await page.getByRole('textbox', { name: 'Add a task' }).focus();
+  await page.keyboard.type('Typed with the keyboard only');
+  await page.keyboard.press('Enter');
+  await page.getByText('Typed with the keyboard only').first().waitFor().catch(async () => {
+    await goTo(page, 'Tasks');
+    await page.getByRole('button', { name: 'Edit Typed with the keyboard only' }).waitFor();
+  });
+  assert.deepEqual(errors, []);
+  await context.close();
+});

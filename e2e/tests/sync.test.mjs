@@ -1,0 +1,117 @@
+// Accounts and live sync between two browsers of the same user.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startRelay, launch, device, open, shellCached, goTo, addTask, register, login,
+  waitSynced, uniqueEmail,
+} from '../lib/harness.mjs';
+
+let relay, browser;
+before(async () => { relay = await startRelay(); browser = await launch(); });
+after(async () => { await browser?.close(); await relay?.stop(); });
+
+async function taskVisible(page, title, timeout = 2000) {
+  await goTo(page, 'Tasks');
+  await page.getByRole('button', { name: 'Inbox' }).click();
+  await page.getByRole('button', { name: `Edit ${title}` }).waitFor({ timeout });
+}
+
+test('register, create everything, reload: all persisted and synced', async () => {
+  const { page, context } = await device(browser, relay.url);
+  await open(page);
+  await addTask(page, 'Made before signing in');
+  await register(page, uniqueEmail('persist'));
+  await waitSynced(page);
+  await addTask(page, 'Made after signing in');
+  await goTo(page, 'Habits');
+  await page.getByRole('button', { name: 'New habit' }).click();
+  await page.getByLabel('Name').fill('Read');
+  await page.getByLabel('Measure a number each day').check();
+  await page.getByLabel('Daily target').fill('20');
+  await page.getByLabel('Unit').fill('pages');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('heading', { name: 'Read' }).waitFor();
+  await goTo(page, 'Today');
+  await page.getByLabel('Read today, in pages').fill('25');
+  await page.getByRole('button', { name: 'Log' }).click();
+  await goTo(page, 'Finance');
+  await page.locator('#e-amount').fill('3.20');
+  await page.getByRole('button', { name: 'Add expense' }).click();
+  await waitSynced(page);
+
+  await page.reload();
+  await page.waitForSelector('main#content');
+  await taskVisible(page, 'Made before signing in');
+  await taskVisible(page, 'Made after signing in');
+  await goTo(page, 'Habits');
+  await page.getByRole('heading', { name: 'Read' }).waitFor();
+  await goTo(page, 'Finance');
+  await page.getByText('3.20 EUR').first().waitFor();
+  await waitSynced(page);
+  await context.close();
+});
+
+test('two browsers of one user: live changes, offline edits, concurrent edits of one task', async () => {
+  const email = uniqueEmail('two');
+  const a = await device(browser, relay.url);
+  const b = await device(browser, relay.url);
+  await open(a.page);
+  await shellCached(a.page);
+  await register(a.page, email);
+  await waitSynced(a.page);
+  await open(b.page);
+  await shellCached(b.page);
+  await addTask(b.page, 'B had this before signing in');
+  await login(b.page, email);
+  await waitSynced(b.page);
+  await taskVisible(a.page, 'B had this before signing in', 5000);
+
+  // A change in one appears in the other within 2 s.
+  await goTo(b.page, 'Tasks');
+  const started = Date.now();
+  await addTask(a.page, 'Live from A');
+  await b.page.getByRole('button', { name: 'Edit Live from A' }).waitFor({ timeout: 2000 });
+  const liveMs = Date.now() - started;
+  console.log(`live change seen by the other browser after ${liveMs} ms`);
+
+  // B goes offline, edits, reloads offline, comes back: A receives everything.
+  await b.context.setOffline(true);
+  await b.page.getByTestId('sync-status').filter({ hasText: 'Offline' }).waitFor({ timeout: 10000 });
+  await addTask(b.page, 'Written offline on B');
+  await goTo(b.page, 'Finance');
+  await b.page.locator('#e-amount').fill('7,25');
+  await b.page.getByRole('button', { name: 'Add expense' }).click();
+  await b.page.reload();
+  await b.page.waitForSelector('main#content');
+  await taskVisible(b.page, 'Written offline on B');
+  await b.context.setOffline(false);
+  await waitSynced(b.page, 20000);
+  await taskVisible(a.page, 'Written offline on B', 5000);
+  await goTo(a.page, 'Finance');
+  await a.page.getByText('7.25 EUR').first().waitFor({ timeout: 5000 });
+
+  // Both offline, each edits a different field of the same task; both survive.
+  await a.context.setOffline(true);
+  await b.context.setOffline(true);
+  await a.page.getByTestId('sync-status').filter({ hasText: 'Offline' }).waitFor({ timeout: 10000 });
+  await b.page.getByTestId('sync-status').filter({ hasText: 'Offline' }).waitFor({ timeout: 10000 });
+  await taskVisible(a.page, 'Live from A');
+  await a.page.getByRole('button', { name: 'Edit Live from A' }).click();
+  await a.page.getByLabel('Notes').fill('Notes written on A');
+  await a.page.getByLabel('Notes').blur();
+  await taskVisible(b.page, 'Live from A');
+  await b.page.getByRole('button', { name: 'Edit Live from A' }).click();
+  await b.page.getByLabel('Due').fill('2031-05-17');
+  await b.page.getByLabel('Due').blur();
+  await a.context.setOffline(false);
+  await b.context.setOffline(false);
+  await waitSynced(a.page, 20000);
+  await waitSynced(b.page, 20000);
+  for (const p of [a.page, b.page]) {
+    await p.waitForFunction(() => document.querySelector('#t-notes')?.value === 'Notes written on A', null, { timeout: 5000 });
+    await p.waitForFunction(() => document.querySelector('#t-due')?.value === '2031-05-17', null, { timeout: 5000 });
+  }
+  assert.deepEqual(a.errors.filter((e) => !/net::|Failed to fetch|WebSocket/.test(e)), []);
+  await a.context.close();
+  await b.context.close();
+});
