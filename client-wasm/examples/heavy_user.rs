@@ -109,7 +109,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             },
         )?;
         for day in 0..365u64 {
-            if (day + h as u64) % 3 != 0 {
+            if !(day + h as u64).is_multiple_of(3) {
                 let date = today - chrono::Days::new(365 - day);
                 data.check_in(tick(), id, date, today, CheckInState::Done, None)?;
             }

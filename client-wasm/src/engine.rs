@@ -9,16 +9,18 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use automerge::ChangeHash;
+use automerge::{AutoCommit, ChangeHash};
 use lifeos_core::local::{self, should_compact};
 use lifeos_core::sync::client::ClientOutput;
 use lifeos_core::sync::codec;
 use lifeos_core::sync::connection::{ClientConnection, Event};
 use lifeos_core::sync::device::{DeviceDocuments, DeviceSync};
 use lifeos_core::sync::message::{PeerId, PeerMetadata};
-use lifeos_core::time::Timestamp;
+use lifeos_core::time::{Date, Month, Timestamp};
 use lifeos_core::{DocKind, DocumentId, Error, LifeDoc, UserData};
 use serde::{Deserialize, Serialize};
+
+use crate::views::Views;
 
 /// Largest frame accepted from the relay.
 pub const MAX_FRAME: usize = 64 * 1024 * 1024;
@@ -133,6 +135,41 @@ pub enum SyncStatus {
     Synced,
 }
 
+/// A stored document's records, not loaded yet.
+#[derive(Debug)]
+struct Records {
+    key: String,
+    snapshot: Option<Vec<u8>>,
+    chunks: Vec<(f64, Vec<u8>)>,
+}
+
+impl Records {
+    fn new(key: String) -> Self {
+        Records {
+            key,
+            snapshot: None,
+            chunks: Vec::new(),
+        }
+    }
+
+    /// Whether these records hold a root document (to recover a lost meta record).
+    fn looks_like_root(&self) -> bool {
+        local::load(
+            self.snapshot.as_deref(),
+            self.chunks.iter().map(|(k, b)| (*k, b.as_slice())),
+        )
+        .ok()
+        .is_some_and(|l| LifeDoc::from_automerge(DocKind::Root, l.doc).is_ok())
+    }
+}
+
+/// Whose data a deferred document joins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Target {
+    Local,
+    Account,
+}
+
 /// The app's documents and sync state.
 pub struct Engine {
     /// Data written by a newer version: shown, never written.
@@ -146,6 +183,15 @@ pub struct Engine {
     saved: HashMap<DocumentId, Saved>,
     next_chunk: f64,
     problems: Vec<String>,
+    /// Stored documents not loaded (not listed, or not reached yet).
+    records: HashMap<DocumentId, Records>,
+    /// Listed documents to load after the first screen (older ledgers).
+    deferred: Vec<(DocumentId, Target, DocKind)>,
+    /// Writes produced outside an effect-returning call (damaged records set aside).
+    queued: Vec<Write>,
+    views: Views,
+    /// The month of "today" at start: its ledger is loaded first.
+    month: Month,
 }
 
 fn doc_key(id: &DocumentId) -> String {
@@ -155,7 +201,12 @@ fn doc_key(id: &DocumentId) -> String {
 impl Engine {
     /// Opens what storage held (or starts afresh), returning the writes that
     /// set aside damaged records and store anything new.
-    pub fn open(stored: Stored, now: Timestamp, random_peer: String) -> (Engine, Effects) {
+    pub fn open(
+        stored: Stored,
+        now: Timestamp,
+        today: Date,
+        random_peer: String,
+    ) -> (Engine, Effects) {
         let mut problems = Vec::new();
         let mut effects = Effects::default();
         let mut frozen = false;
@@ -190,96 +241,52 @@ impl Engine {
             account: None,
         });
 
-        // Group the records by document and load each strictly.
-        let mut chunks: HashMap<String, Vec<(f64, Vec<u8>)>> = HashMap::new();
+        // Group the records by document; documents are loaded on demand.
+        let mut records: HashMap<DocumentId, Records> = HashMap::new();
         let mut max_key = 0f64;
-        for (doc, key, bytes) in stored.chunks {
-            max_key = max_key.max(key);
-            chunks.entry(doc).or_default().push((key, bytes));
-        }
-        let mut ids: Vec<String> = stored.snapshots.keys().cloned().collect();
-        ids.extend(chunks.keys().cloned());
-        ids.sort();
-        ids.dedup();
-        let mut loaded: HashMap<DocumentId, (automerge::AutoCommit, Saved)> = HashMap::new();
-        for key in ids {
-            let snapshot = stored.snapshots.get(&key);
-            let mut doc_chunks = chunks.remove(&key).unwrap_or_default();
-            doc_chunks.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let Ok(id) = DocumentId::parse(&key) else {
-                problems.push(format!(
-                    "A stored record has an invalid document id ({key}); it was left untouched."
-                ));
-                continue;
-            };
-            let chunk_bytes: usize = doc_chunks.iter().map(|(_, b)| b.len()).sum();
-            let by_key: HashMap<u64, Vec<u8>> = doc_chunks
-                .iter()
-                .map(|(k, b)| (k.to_bits(), b.clone()))
-                .collect();
-            match local::load(snapshot.map(Vec::as_slice), doc_chunks) {
-                Ok(l) => {
-                    for k in &l.damaged {
-                        effects.writes.push(Write::Quarantine {
-                            doc: key.clone(),
-                            chunk: Some(*k),
-                            bytes: by_key.get(&k.to_bits()).cloned().unwrap_or_default(),
-                        });
-                    }
-                    if !l.damaged.is_empty() {
-                        problems.push(format!(
-                            "{} damaged record(s) of document {key} could not be read; they were set aside, not deleted.",
-                            l.damaged.len()
-                        ));
-                    }
-                    let mut doc = l.doc;
-                    // After damage, later chunks may hold changes that wait
-                    // for the lost one: keep every chunk, fold none away.
-                    let folded = if l.damaged.is_empty() {
-                        l.folded
-                    } else {
-                        Vec::new()
-                    };
-                    let saved = Saved {
-                        heads: doc.get_heads(),
-                        chunks: folded,
-                        chunk_bytes,
-                        snapshot_bytes: snapshot.map_or(0, Vec::len),
-                    };
-                    loaded.insert(id, (doc, saved));
-                }
-                Err(e) => {
-                    problems.push(format!(
-                        "Document {key} could not be read ({e}); it was set aside, not deleted."
-                    ));
-                    if let Some(bytes) = snapshot {
-                        effects.writes.push(Write::Quarantine {
-                            doc: key.clone(),
-                            chunk: None,
-                            bytes: bytes.clone(),
-                        });
-                    }
-                    for (k, bytes) in by_key {
-                        effects.writes.push(Write::Quarantine {
-                            doc: key.clone(),
-                            chunk: Some(f64::from_bits(k)),
-                            bytes,
-                        });
-                    }
+        let mut bad_ids = Vec::new();
+        let mut record = |key: String| -> Option<DocumentId> {
+            match DocumentId::parse(&key) {
+                Ok(id) => Some(id),
+                Err(_) => {
+                    bad_ids.push(key);
+                    None
                 }
             }
+        };
+        let mut by_id: HashMap<String, DocumentId> = HashMap::new();
+        for (key, bytes) in stored.snapshots {
+            if let Some(id) = record(key.clone()) {
+                by_id.insert(key.clone(), id);
+                records
+                    .entry(id)
+                    .or_insert_with(|| Records::new(key))
+                    .snapshot = Some(bytes);
+            }
+        }
+        for (key, chunk, bytes) in stored.chunks {
+            max_key = max_key.max(chunk);
+            let id = match by_id.get(&key) {
+                Some(id) => Some(*id),
+                None => record(key.clone()),
+            };
+            if let Some(id) = id {
+                by_id.insert(key.clone(), id);
+                records
+                    .entry(id)
+                    .or_insert_with(|| Records::new(key))
+                    .chunks
+                    .push((chunk, bytes));
+            }
+        }
+        bad_ids.sort();
+        bad_ids.dedup();
+        for key in bad_ids {
+            problems.push(format!(
+                "A stored record has an invalid document id ({key}); it was left untouched."
+            ));
         }
 
-        if recover {
-            // Find this device's data again: a root document among the records.
-            let mut roots: Vec<DocumentId> = loaded
-                .iter()
-                .filter(|(_, (doc, _))| LifeDoc::from_automerge(DocKind::Root, doc.clone()).is_ok())
-                .map(|(id, _)| *id)
-                .collect();
-            roots.sort();
-            meta.local_root = roots.first().map(doc_key);
-        }
         let mut engine = Engine {
             frozen,
             meta: meta.clone(),
@@ -289,11 +296,27 @@ impl Engine {
             saved: HashMap::new(),
             next_chunk: max_key,
             problems,
+            records,
+            deferred: Vec::new(),
+            queued: effects.writes.drain(..).collect(),
+            views: Views::default(),
+            month: Month::of(today),
         };
+
+        if recover {
+            // Find this device's data again: a root document among the records.
+            let mut ids: Vec<DocumentId> = engine.records.keys().copied().collect();
+            ids.sort();
+            let root = ids
+                .into_iter()
+                .find(|id| engine.records[id].looks_like_root());
+            meta.local_root = root.as_ref().map(doc_key);
+            engine.meta.local_root = meta.local_root.clone();
+        }
 
         // The device's own data (no account, or not yet adopted).
         if let Some(root) = meta.local_root.as_deref() {
-            match engine.load_user(root, &mut loaded) {
+            match engine.load_user(root, Target::Local) {
                 Ok(data) => engine.local = Some(data),
                 Err(e) => engine.problems.push(format!(
                     "This device's data could not be opened ({e}); it was left untouched and a new, empty set was started."
@@ -302,8 +325,8 @@ impl Engine {
         }
         if let Some(account) = meta.account.clone() {
             let documents = match DocumentId::parse(&account.root) {
-                Ok(root_id) if loaded.contains_key(&root_id) => {
-                    match engine.load_user(&account.root, &mut loaded) {
+                Ok(root_id) if engine.records.contains_key(&root_id) => {
+                    match engine.load_user(&account.root, Target::Account) {
                         Ok(data) => DeviceDocuments::with_data(data),
                         Err(e) => {
                             engine.problems.push(format!(
@@ -320,7 +343,6 @@ impl Engine {
                     ));
                     meta.account = None;
                     engine.meta.account = None;
-                    engine.problems.dedup();
                     return engine.finish_open(now, fresh, effects);
                 }
             };
@@ -333,6 +355,7 @@ impl Engine {
 
     fn finish_open(mut self, now: Timestamp, fresh: bool, mut effects: Effects) -> (Self, Effects) {
         if self.frozen {
+            self.queued.clear();
             return (self, Effects::default());
         }
         let mut meta_changed = fresh;
@@ -344,6 +367,7 @@ impl Engine {
             self.local = Some(data);
             meta_changed = true;
         }
+        effects.writes.append(&mut self.queued);
         if meta_changed {
             effects.writes.push(self.meta_write());
         }
@@ -351,23 +375,134 @@ impl Engine {
         (self, effects)
     }
 
-    /// Builds the user's data from the root `root` and the documents it lists.
-    fn load_user(
-        &mut self,
-        root: &str,
-        loaded: &mut HashMap<DocumentId, (automerge::AutoCommit, Saved)>,
-    ) -> Result<UserData, Error> {
+    /// Loads one stored document strictly; damaged records are queued to be
+    /// set aside and reported.
+    fn load_doc(&mut self, id: DocumentId) -> Option<(AutoCommit, Saved)> {
+        let Records {
+            key,
+            snapshot,
+            mut chunks,
+        } = self.records.remove(&id)?;
+        chunks.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let chunk_bytes: usize = chunks.iter().map(|(_, b)| b.len()).sum();
+        let snapshot_bytes = snapshot.as_ref().map_or(0, Vec::len);
+        let by_key: HashMap<u64, Vec<u8>> = chunks
+            .iter()
+            .map(|(k, b)| (k.to_bits(), b.clone()))
+            .collect();
+        match local::load(snapshot.as_deref(), chunks) {
+            Ok(l) => {
+                for k in &l.damaged {
+                    self.queued.push(Write::Quarantine {
+                        doc: key.clone(),
+                        chunk: Some(*k),
+                        bytes: by_key.get(&k.to_bits()).cloned().unwrap_or_default(),
+                    });
+                }
+                if !l.damaged.is_empty() {
+                    self.problems.push(format!(
+                        "{} damaged record(s) of document {key} could not be read; they were set aside, not deleted.",
+                        l.damaged.len()
+                    ));
+                }
+                let mut doc = l.doc;
+                // After damage, later chunks may hold changes that wait
+                // for the lost one: keep every chunk, fold none away.
+                let folded = if l.damaged.is_empty() {
+                    l.folded
+                } else {
+                    Vec::new()
+                };
+                let saved = Saved {
+                    heads: doc.get_heads(),
+                    chunks: folded,
+                    chunk_bytes,
+                    snapshot_bytes,
+                };
+                Some((doc, saved))
+            }
+            Err(e) => {
+                self.problems.push(format!(
+                    "Document {key} could not be read ({e}); it was set aside, not deleted."
+                ));
+                if let Some(bytes) = snapshot {
+                    self.queued.push(Write::Quarantine {
+                        doc: key.clone(),
+                        chunk: None,
+                        bytes,
+                    });
+                }
+                for (k, bytes) in by_key {
+                    self.queued.push(Write::Quarantine {
+                        doc: key.clone(),
+                        chunk: Some(f64::from_bits(k)),
+                        bytes,
+                    });
+                }
+                None
+            }
+        }
+    }
+
+    /// Builds the user's data from the root `root` and the documents it
+    /// lists: what Today needs now, older months' ledgers deferred.
+    fn load_user(&mut self, root: &str, target: Target) -> Result<UserData, Error> {
         let root_id = DocumentId::parse(root)?;
-        let (root_doc, saved) = loaded
-            .remove(&root_id)
-            .ok_or_else(|| Error::Corrupt("the root document is missing".into()))?;
+        let (root_doc, saved) = self
+            .load_doc(root_id)
+            .ok_or_else(|| Error::Corrupt("the root document is missing or unreadable".into()))?;
         let mut data = UserData::open(root_id, LifeDoc::from_automerge(DocKind::Root, root_doc)?)?;
         self.saved.insert(root_id, saved);
         for (id, role) in data.missing_documents()? {
-            let Some((doc, saved)) = loaded.remove(&id) else {
+            if !self.records.contains_key(&id) {
+                continue;
+            }
+            if role.kind == DocKind::Ledger && role.month != Some(self.month) {
+                self.deferred.push((id, target, role.kind));
+                continue;
+            }
+            self.attach(&mut data, id, role.kind);
+        }
+        Ok(data)
+    }
+
+    fn attach(&mut self, data: &mut UserData, id: DocumentId, kind: DocKind) {
+        let Some((doc, saved)) = self.load_doc(id) else {
+            return;
+        };
+        match LifeDoc::from_automerge(kind, doc).and_then(|d| data.attach(id, d)) {
+            Ok(()) => {
+                self.saved.insert(id, saved);
+            }
+            Err(e) => self.problems.push(format!(
+                "Document {id} could not be opened ({e}); it was left untouched."
+            )),
+        }
+    }
+
+    /// Whether documents are still waiting to be loaded.
+    pub fn has_deferred(&self) -> bool {
+        !self.deferred.is_empty()
+    }
+
+    /// Loads up to `max` deferred documents (older months' ledgers).
+    pub fn load_deferred(&mut self, max: usize) -> Effects {
+        for _ in 0..max {
+            let Some((id, target, kind)) = self.deferred.pop() else {
+                break;
+            };
+            let Some((doc, saved)) = self.load_doc(id) else {
                 continue;
             };
-            match LifeDoc::from_automerge(role.kind, doc).and_then(|d| data.attach(id, d)) {
+            let data = match target {
+                Target::Local => self.local.as_mut(),
+                Target::Account => self
+                    .sync
+                    .as_mut()
+                    .and_then(|s| s.documents_mut().data_mut()),
+            };
+            let Some(data) = data else { continue };
+            match LifeDoc::from_automerge(kind, doc).and_then(|d| data.attach(id, d)) {
                 Ok(()) => {
                     self.saved.insert(id, saved);
                 }
@@ -376,7 +511,14 @@ impl Engine {
                 )),
             }
         }
-        Ok(data)
+        Effects {
+            writes: std::mem::take(&mut self.queued),
+            ..Effects::default()
+        }
+    }
+
+    fn load_all_deferred(&mut self) -> Vec<Write> {
+        self.load_deferred(usize::MAX).writes
     }
 
     fn meta_write(&self) -> Write {
@@ -404,6 +546,44 @@ impl Engine {
             .as_ref()
             .and_then(|s| s.documents().data())
             .or(self.local.as_ref())
+    }
+
+    /// Runs `f` on the views and the data.
+    fn view<T>(
+        &mut self,
+        f: impl FnOnce(&mut Views, &mut UserData) -> lifeos_core::Result<T>,
+    ) -> Option<lifeos_core::Result<T>> {
+        let mut views = std::mem::take(&mut self.views);
+        let out = self.data_mut().map(|data| f(&mut views, data));
+        self.views = views;
+        out
+    }
+
+    /// Every task, from the incrementally kept view.
+    pub fn tasks(
+        &mut self,
+    ) -> Option<lifeos_core::Result<std::rc::Rc<Vec<lifeos_core::tasks::Task>>>> {
+        self.view(|v, d| v.tasks(d))
+    }
+
+    /// Every habit, read again only when a habits document moved.
+    pub fn habits(
+        &mut self,
+    ) -> Option<lifeos_core::Result<std::rc::Rc<Vec<lifeos_core::habits::Habit>>>> {
+        self.view(|v, d| v.habits(d))
+    }
+
+    /// The expenses of one month.
+    pub fn month_expenses(
+        &mut self,
+        month: Month,
+    ) -> Option<lifeos_core::Result<std::rc::Rc<Vec<lifeos_core::finance::Expense>>>> {
+        self.view(|v, d| v.expenses(d, month))
+    }
+
+    /// The Today view for `date`, from the kept views.
+    pub fn today(&mut self, date: Date) -> Option<lifeos_core::Result<lifeos_core::today::Today>> {
+        self.view(|v, d| v.today(d, date))
     }
 
     fn data_mut(&mut self) -> Option<&mut UserData> {
@@ -455,19 +635,26 @@ impl Engine {
                 Effects::default(),
             );
         }
+        // An action may touch any month: everything is loaded before it runs.
+        let loaded = self.load_all_deferred();
         let Some(data) = self.data_mut() else {
             return (
                 Err(Error::Corrupt(
                     "the account's data has not arrived yet".into(),
                 )),
-                Effects::default(),
+                Effects {
+                    writes: loaded,
+                    ..Effects::default()
+                },
             );
         };
         let before = data.heads();
         let result = f(data);
         let changed = data.changed_since(&before);
+        let mut writes = loaded;
+        writes.extend(self.persist());
         let mut effects = Effects {
-            writes: self.persist(),
+            writes,
             ..Effects::default()
         };
         let mut out = Vec::new();
@@ -544,6 +731,7 @@ impl Engine {
                 return Effects::default();
             }
         };
+        let mut writes = self.load_all_deferred();
         let root = DocumentId::root_of_user(&uuid);
         let same_account = self
             .meta
@@ -562,8 +750,9 @@ impl Engine {
             self.sync = Some(DeviceSync::new(peer, DeviceDocuments::new(root)));
             self.connection = None;
         }
+        writes.push(self.meta_write());
         Effects {
-            writes: vec![self.meta_write()],
+            writes,
             ..Effects::default()
         }
     }
@@ -593,6 +782,10 @@ impl Engine {
             return None;
         }
         self.sync.as_ref()?;
+        // Sync never runs on partly loaded data: the relay would be asked
+        // for documents that are on this device.
+        let loaded = self.load_all_deferred();
+        self.queued.extend(loaded);
         let peer = PeerId::new(self.meta.peer_id.clone())?;
         let (connection, join) = ClientConnection::start(
             peer,
@@ -654,6 +847,7 @@ impl Engine {
                 Event::Ignored { .. } => {}
             }
         }
+        effects.writes.append(&mut self.queued);
         effects.writes.extend(self.persist());
         effects
     }

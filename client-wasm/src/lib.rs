@@ -7,6 +7,7 @@
 //! [`app`] and [`screens`] are the user interface.
 
 pub mod engine;
+pub mod views;
 
 #[cfg(target_arch = "wasm32")]
 mod api;

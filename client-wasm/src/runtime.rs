@@ -84,7 +84,7 @@ impl Runtime {
             .read_all()
             .await
             .map_err(|e| format!("This browser's storage cannot be read: {}", describe(&e)))?;
-        let (engine, effects) = Engine::open(stored, now(), random_peer());
+        let (engine, effects) = Engine::open(stored, now(), today(), random_peer());
         let rt = Rc::new(Runtime {
             engine: RefCell::new(engine),
             db,
@@ -103,6 +103,7 @@ impl Runtime {
             revision: Cell::new(0),
         });
         rt.apply(effects);
+        rt.load_rest();
         if rt.engine.borrow().account().is_some() {
             rt.connect();
         }
@@ -126,6 +127,46 @@ impl Runtime {
     /// Reads the data the screens show.
     pub fn read<T>(&self, f: impl FnOnce(Option<&UserData>) -> T) -> T {
         f(self.engine.borrow().data())
+    }
+
+    /// The Today view for `date`.
+    pub fn today_view(&self, date: Date) -> Option<lifeos_core::Result<lifeos_core::today::Today>> {
+        self.engine.borrow_mut().today(date)
+    }
+
+    /// Every task (kept incrementally).
+    pub fn tasks(&self) -> Option<lifeos_core::Result<Rc<Vec<lifeos_core::tasks::Task>>>> {
+        self.engine.borrow_mut().tasks()
+    }
+
+    /// Every habit.
+    pub fn habits(&self) -> Option<lifeos_core::Result<Rc<Vec<lifeos_core::habits::Habit>>>> {
+        self.engine.borrow_mut().habits()
+    }
+
+    /// One month's expenses.
+    pub fn month_expenses(
+        &self,
+        month: lifeos_core::time::Month,
+    ) -> Option<lifeos_core::Result<Rc<Vec<lifeos_core::finance::Expense>>>> {
+        self.engine.borrow_mut().month_expenses(month)
+    }
+
+    /// Loads older months in small steps after the first screen, so the
+    /// app answers at once and the rest arrives while the user reads.
+    fn load_rest(self: &Rc<Self>) {
+        let rt = self.clone();
+        spawn_local(async move {
+            while rt.engine.borrow().has_deferred() {
+                gloo_timers::future::sleep(Duration::from_millis(0)).await;
+                let effects = rt.engine.borrow_mut().load_deferred(3);
+                rt.apply(effects);
+            }
+            if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
+                let _ = p.mark("lifeos-all-loaded");
+            }
+            rt.changed();
+        });
     }
 
     /// Runs a user action: the documents change, the change is queued for

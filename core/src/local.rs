@@ -126,7 +126,7 @@ mod tests {
                 .unwrap()
                 .unwrap()
                 .0
-                .to_i64(),
+                .as_i64(),
             Some(4)
         );
     }
@@ -147,7 +147,7 @@ mod tests {
         assert_eq!(loaded.damaged, vec![2, 3]);
         // Nothing was lost that a good chunk held: the last chunk has both changes.
         assert_eq!(
-            loaded.doc.get(ROOT, "b").unwrap().unwrap().0.to_i64(),
+            loaded.doc.get(ROOT, "b").unwrap().unwrap().0.as_i64(),
             Some(2)
         );
     }

@@ -17,6 +17,10 @@ fn at(n: i64) -> Timestamp {
     Timestamp::from_millis(1_795_000_000_000 + n * 1000)
 }
 
+fn day() -> Date {
+    Date::from_ymd_opt(2026, 11, 26).unwrap()
+}
+
 fn task(title: &str) -> NewTask {
     NewTask {
         title: title.into(),
@@ -55,7 +59,7 @@ impl Disk {
     }
 
     fn open(&mut self, n: i64) -> Engine {
-        let (engine, effects) = Engine::open(self.copy(), at(n), "web-test".into());
+        let (engine, effects) = Engine::open(self.copy(), at(n), day(), "web-test".into());
         self.apply(&effects);
         engine
     }
@@ -138,7 +142,7 @@ fn a_damaged_record_is_set_aside_and_reported_never_deleted() {
     // The first chunk rots on disk.
     let (doc, key, bytes) = disk.0.chunks[0].clone();
     disk.0.chunks[0].2 = vec![0x85, 0x6f, 0x4a, 0x83, 1, 2, 3];
-    let (reopened, effects) = Engine::open(disk.copy(), at(9), "web-test".into());
+    let (reopened, effects) = Engine::open(disk.copy(), at(9), day(), "web-test".into());
     assert_eq!(reopened.problems().len(), 1, "{:?}", reopened.problems());
     let set_aside: Vec<&Write> = effects
         .writes
@@ -192,7 +196,7 @@ fn a_damaged_record_is_set_aside_and_reported_never_deleted() {
     disk.0
         .snapshots
         .insert(tasks_doc.clone(), b"rotten".to_vec());
-    let (reopened, effects) = Engine::open(disk.copy(), at(1), "web-test".into());
+    let (reopened, effects) = Engine::open(disk.copy(), at(1), day(), "web-test".into());
     assert!(!reopened.problems().is_empty());
     assert!(effects.writes.iter().any(
         |w| matches!(w, Write::Quarantine { doc, chunk: None, bytes } if *doc == tasks_doc && bytes == b"rotten")
@@ -210,7 +214,7 @@ fn data_from_a_newer_version_is_shown_read_only_and_never_written() {
     meta.version = META_VERSION + 1;
     disk.0.meta = Some(serde_json::to_string(&meta).unwrap());
 
-    let (mut newer, effects) = Engine::open(disk.copy(), at(2), "web-test".into());
+    let (mut newer, effects) = Engine::open(disk.copy(), at(2), day(), "web-test".into());
     assert!(effects.writes.is_empty());
     assert_eq!(titles(&newer), vec!["Kept"]);
     assert!(newer.problems()[0].contains("newer version"));
@@ -327,7 +331,7 @@ struct Browser {
 impl Browser {
     fn new(name: &str) -> Browser {
         let mut disk = Disk::default();
-        let (engine, effects) = Engine::open(Stored::default(), at(0), name.into());
+        let (engine, effects) = Engine::open(Stored::default(), at(0), day(), name.into());
         disk.apply(&effects);
         Browser {
             name: name.into(),
@@ -524,4 +528,48 @@ fn a_new_browser_signing_in_finds_every_document_by_itself() {
     assert_eq!(c.engine.data().unwrap().expenses().unwrap().len(), 1);
     let reopened = c.disk.open(20);
     assert_eq!(reopened.data().unwrap().expenses().unwrap().len(), 1);
+}
+
+#[test]
+fn older_months_load_after_the_first_screen_and_before_any_action_or_sync() {
+    let mut disk = Disk::default();
+    let mut engine = disk.open(0);
+    let eur = Currency::from_code("EUR").unwrap();
+    for (i, date) in ["2026-09-03", "2026-10-14", "2026-11-20"]
+        .iter()
+        .enumerate()
+    {
+        let (r, e) = engine.act(at(i as i64), |d| {
+            d.add_expense(
+                at(1),
+                NewExpense {
+                    amount: Money::new(100, eur),
+                    date: lifeos_core::time::parse_date("date", date).unwrap(),
+                    category: None,
+                    payee: None,
+                    note: None,
+                },
+            )
+        });
+        r.unwrap();
+        disk.apply(&e);
+    }
+    let (mut reopened, e) = Engine::open(disk.copy(), at(5), day(), "web-test".into());
+    disk.apply(&e);
+    assert!(reopened.has_deferred(), "September and October wait");
+    assert_eq!(reopened.data().unwrap().expenses().unwrap().len(), 1);
+    let today = reopened.today(day()).unwrap().unwrap();
+    assert!(today.expenses.is_empty());
+    let e = reopened.load_deferred(1);
+    disk.apply(&e);
+    assert!(reopened.has_deferred());
+    assert_eq!(reopened.data().unwrap().expenses().unwrap().len(), 2);
+
+    // An action loads the rest first: nothing is created twice for a month.
+    let (r, e) = reopened.act(at(6), |d| d.add_task(at(6), task("x")));
+    r.unwrap();
+    disk.apply(&e);
+    assert!(!reopened.has_deferred());
+    assert_eq!(reopened.data().unwrap().expenses().unwrap().len(), 3);
+    assert_eq!(reopened.data().unwrap().document_ids().len(), 7);
 }

@@ -157,11 +157,11 @@ pub fn Finance() -> Html {
     let filter = use_state(String::new);
     let new_category = use_state(String::new);
     let data = use_memo((ctx.rev, *month), |(_, month)| {
+        let expenses = ctx.rt.month_expenses(*month)?.ok()?;
         ctx.rt.read(|d| {
             let d = d?;
             Some((
-                d.expenses_between(month.first_day(), month.last_day())
-                    .ok()?,
+                expenses.as_ref().clone(),
                 d.categories().ok()?,
                 d.monthly_report(*month).ok()?,
             ))

@@ -30,10 +30,9 @@ pub fn Habits() -> Html {
     let show_archived = use_state(|| false);
     let editing = use_state(|| None::<Option<EntityId>>);
     let data = use_memo(ctx.rev, |_| {
-        ctx.rt.read(|d| {
-            let d = d?;
-            Some((d.habits().ok()?, d.settings().ok()?.week_start))
-        })
+        let habits = ctx.rt.habits()?.ok()?;
+        let week_start = ctx.rt.read(|d| d?.settings().ok())?.week_start;
+        Some((habits.as_ref().clone(), week_start))
     });
     let Some((habits, week_start)) = (*data).clone() else {
         return html! { <p role="status">{ "Waiting for your account's data from the relay…" }</p> };

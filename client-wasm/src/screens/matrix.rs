@@ -28,17 +28,15 @@ pub fn Matrix() -> Html {
     let date = today();
     let dragged = use_state(|| None::<lifeos_core::EntityId>);
     let data = use_memo((ctx.rev, date), |(_, date)| {
-        ctx.rt.read(|d| {
-            let d = d?;
-            let horizon = d.settings().ok()?.urgent_within_days;
-            let tasks = d.open_tasks().ok()?;
-            Some(
-                tasks
-                    .into_iter()
-                    .map(|t| (t.quadrant(*date, horizon), t))
-                    .collect::<Vec<_>>(),
-            )
-        })
+        let horizon = ctx.rt.read(|d| d?.settings().ok())?.urgent_within_days;
+        let tasks = ctx.rt.tasks()?.ok()?;
+        Some(
+            tasks
+                .iter()
+                .filter(|t| t.is_open())
+                .map(|t| (t.quadrant(*date, horizon), t.clone()))
+                .collect::<Vec<_>>(),
+        )
     });
     let Some(tasks) = (*data).clone() else {
         return html! { <p role="status">{ "Waiting for your account's data from the relay…" }</p> };

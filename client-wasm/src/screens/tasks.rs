@@ -88,10 +88,9 @@ pub fn Tasks() -> Html {
     let search = use_state(String::new);
     let selected = use_state(|| None::<EntityId>);
     let all = use_memo(ctx.rev, |_| {
-        ctx.rt.read(|d| {
-            let d = d?;
-            Some((d.tasks().ok()?, d.projects().ok()?))
-        })
+        let tasks = ctx.rt.tasks()?.ok()?;
+        let projects = ctx.rt.read(|d| d?.projects().ok())?;
+        Some((tasks, projects))
     });
     let Some((tasks, projects)) = (*all).clone() else {
         return html! { <p role="status">{ "Waiting for your account's data from the relay…" }</p> };

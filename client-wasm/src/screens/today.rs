@@ -2,6 +2,8 @@
 
 use lifeos_core::habits::{CheckInState, HabitKind};
 use lifeos_core::today::{TodayHabit, TodayTask};
+use std::rc::Rc;
+
 use yew::prelude::*;
 
 use crate::app::Ctx;
@@ -15,11 +17,22 @@ use crate::ui::{human_date, input_value, money};
 pub fn TodayScreen() -> Html {
     let ctx = use_context::<Ctx>().expect("ctx");
     let date = today();
+    // Lists behind Rc, so that re-rendering never copies hundreds of tasks.
     let view = use_memo((ctx.rev, date), |(_, date)| {
-        ctx.rt.read(|d| d.map(|d| d.today(*date)))
+        ctx.rt.today_view(*date).map(|r| {
+            r.map(|t| Lists {
+                overdue: Rc::new(t.overdue),
+                due_today: Rc::new(t.due_today),
+                scheduled: Rc::new(t.scheduled),
+                habits: t.habits,
+                expenses: t.expenses,
+                spent: t.spent,
+            })
+        })
     });
+    let show_all = use_state(|| false);
     let view = match &*view {
-        Some(Ok(v)) => v.clone(),
+        Some(Ok(v)) => v,
         Some(Err(e)) => return html! { <p role="alert">{ crate::ui::explain(e) }</p> },
         None => {
             return html! { <p role="status">{ "Waiting for your account's data from the relay…" }</p> };
@@ -35,9 +48,12 @@ pub fn TodayScreen() -> Html {
                     if nothing {
                         <p class="empty">{ "Nothing due or scheduled today. Add something above, or enjoy the day." }</p>
                     }
-                    <TaskSection title="Overdue" tasks={view.overdue.clone()} class="overdue" />
-                    <TaskSection title="Due today" tasks={view.due_today.clone()} class="due" />
-                    <TaskSection title="Scheduled" tasks={view.scheduled.clone()} class="scheduled" />
+                    <TaskSection title="Overdue" tasks={Shared(view.overdue.clone())} class="overdue" all={*show_all} />
+                    <TaskSection title="Due today" tasks={Shared(view.due_today.clone())} class="due" all={*show_all} />
+                    <TaskSection title="Scheduled" tasks={Shared(view.scheduled.clone())} class="scheduled" all={*show_all} />
+                    if !*show_all && [&*view.overdue, &*view.due_today, &*view.scheduled].iter().any(|l| l.len() > SHOWN) {
+                        <button class="secondary" onclick={let s = show_all.clone(); move |_| s.set(true)}>{ "Show every task" }</button>
+                    }
                 </div>
                 <div>
                     <section aria-labelledby="habits-today">
@@ -68,25 +84,53 @@ pub fn TodayScreen() -> Html {
     }
 }
 
+/// Rows shown per section before "Show every task".
+const SHOWN: usize = 30;
+
+/// The Today view with its task lists shared.
+struct Lists {
+    overdue: Rc<Vec<TodayTask>>,
+    due_today: Rc<Vec<TodayTask>>,
+    scheduled: Rc<Vec<TodayTask>>,
+    habits: Vec<TodayHabit>,
+    expenses: Vec<lifeos_core::finance::Expense>,
+    spent: lifeos_core::Totals,
+}
+
+/// A list compared by identity: the same list renders the same.
+#[derive(Clone)]
+struct Shared(Rc<Vec<TodayTask>>);
+
+impl PartialEq for Shared {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
 #[derive(Properties, PartialEq)]
 struct TaskSectionProps {
     title: AttrValue,
-    tasks: Vec<TodayTask>,
+    tasks: Shared,
     class: AttrValue,
+    all: bool,
 }
 
 #[function_component]
 fn TaskSection(props: &TaskSectionProps) -> Html {
-    if props.tasks.is_empty() {
+    let tasks = &props.tasks.0;
+    if tasks.is_empty() {
         return html! {};
     }
     let id = format!("sec-{}", props.class);
     html! {
         <section aria-labelledby={id.clone()} class={classes!("tasks", props.class.to_string())}>
-            <h2 id={id}>{ &props.title }<span class="count">{ props.tasks.len() }</span></h2>
+            <h2 id={id}>{ &props.title }<span class="count">{ tasks.len() }</span></h2>
             <ul class="plain">
-                { for props.tasks.iter().map(|t| html! { <TaskLine key={t.task.id.to_string()} task={t.clone()} /> }) }
+                { for tasks.iter().take(if props.all { usize::MAX } else { SHOWN }).map(|t| html! { <TaskLine key={t.task.id.to_string()} task={t.clone()} /> }) }
             </ul>
+            if !props.all && tasks.len() > SHOWN {
+                <p class="meta">{ format!("and {} more", tasks.len() - SHOWN) }</p>
+            }
         </section>
     }
 }
