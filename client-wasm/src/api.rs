@@ -208,3 +208,28 @@ pub async fn features() -> Result<Vec<(String, bool)>, ApiError> {
         })
         .unwrap_or_default())
 }
+
+/// One event of the account's audit log.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct AuditEvent {
+    /// What happened (`login`, `register`, `password_changed`, ...).
+    pub action: String,
+    /// When (RFC 3339).
+    pub at: String,
+    /// From which address.
+    pub ip: Option<String>,
+}
+
+/// The newest events of the signed-in user's audit log.
+pub async fn audit(token: &str) -> Result<Vec<AuditEvent>, ApiError> {
+    let v = call("GET", "/api/v1/audit?limit=50", None, Some(token)).await?;
+    Ok(v.get("items")
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| serde_json::from_value(i.clone()).ok())
+                .collect()
+        })
+        .unwrap_or_default())
+}

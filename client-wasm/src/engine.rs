@@ -1,7 +1,7 @@
 //! The app's state machine, free of browser APIs so that it is tested natively.
 //!
 //! The [`Engine`] holds the user's documents and the sync protocol state. The
-//! browser glue ([`crate::runtime`]) feeds it what happens (user actions,
+//! browser glue (`runtime.rs`) feeds it what happens (user actions,
 //! WebSocket frames, a sign-in) and carries out the [`Effects`] it returns:
 //! records to write to IndexedDB, frames to send. Every change to a document,
 //! local or from the relay, is turned into a storage write here, so nothing

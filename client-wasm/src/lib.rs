@@ -3,8 +3,8 @@
 //! Local first: the app opens the user's documents from IndexedDB and renders
 //! before touching the network; signing in starts live sync with the relay.
 //! [`engine`] is the state machine (documents, storage records, sync
-//! protocol) and is tested natively; [`runtime`] runs it in the browser;
-//! [`app`] and [`screens`] are the user interface.
+//! protocol) and is tested natively; `runtime` runs it in the browser;
+//! `app` and `screens` are the user interface.
 
 pub mod engine;
 pub mod views;

@@ -270,6 +270,11 @@ impl Runtime {
         self.engine.borrow_mut().unconfirmed()
     }
 
+    /// The access token, when signed in and connected to the relay.
+    pub fn access_token(&self) -> Option<String> {
+        self.access.borrow().clone()
+    }
+
     /// Whether the relay ended this session (sign in again to sync).
     pub fn session_ended(&self) -> bool {
         self.session_ended.get()

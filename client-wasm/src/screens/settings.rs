@@ -38,6 +38,9 @@ pub fn SettingsScreen() -> Html {
                         <SignIn />
                     }
                     <SyncCard />
+                    if ctx.rt.email().is_some() && !ctx.rt.session_ended() {
+                        <SignIns />
+                    }
                 </div>
                 <div>
                     <Preferences />
@@ -283,6 +286,62 @@ fn SyncCard() -> Html {
                 <p class="warn">{ format!("{} damaged record(s) were found in this browser's storage and set aside (kept, not deleted).", *quarantined) }</p>
             }
             <p class="meta">{ format!("This device: {}", ctx.rt.peer_id()) }</p>
+        </section>
+    }
+}
+
+/// The account's recent sign-ins and security events (from the relay's audit
+/// log): which devices and addresses have access.
+#[function_component]
+fn SignIns() -> Html {
+    let ctx = use_context::<Ctx>().expect("ctx");
+    let events = use_state(|| None::<Result<Vec<api::AuditEvent>, String>>);
+    let connected = matches!(
+        ctx.rt.status(),
+        SyncStatus::Synced | SyncStatus::Syncing { .. }
+    );
+    {
+        let (events, rt) = (events.clone(), ctx.rt.clone());
+        use_effect_with(connected, move |connected| {
+            if let (true, Some(token)) = (*connected, rt.access_token()) {
+                wasm_bindgen_futures::spawn_local(async move {
+                    events.set(Some(api::audit(&token).await.map_err(|e| e.message)));
+                });
+            }
+        });
+    }
+    fn describe(action: &str) -> &str {
+        match action {
+            "register" => "Account created",
+            "login" => "Signed in",
+            "logout" => "Signed out",
+            "logout_all" => "Signed out everywhere",
+            "password_changed" => "Password changed",
+            "password_reset" | "password_reset_confirmed" => "Password reset",
+            "password_reset_requested" => "Password reset requested",
+            "login_failed" => "Failed sign-in",
+            "password_change_failed" => "Failed password change",
+            other => other,
+        }
+    }
+    html! {
+        <section class="card" aria-labelledby="signins-h">
+            <h2 id="signins-h">{ "Devices and sign-ins" }</h2>
+            { match &*events {
+                None if !connected => html! { <p class="meta">{ "Shown when connected to the relay." }</p> },
+                None => html! { <p class="meta">{ "Asking the relay…" }</p> },
+                Some(Err(e)) => html! { <p class="meta">{ e }</p> },
+                Some(Ok(list)) => html! {
+                    <ul class="plain signins">
+                        { for list.iter().filter(|e| e.action != "document_created").take(12).map(|e| html! {
+                            <li class="row">
+                                <span>{ describe(&e.action) }</span>
+                                <span class="meta">{ format!("{} · {}", e.at.get(0..16).unwrap_or(&e.at).replace('T', " "), e.ip.clone().unwrap_or_else(|| "unknown address".into())) }</span>
+                            </li>
+                        }) }
+                    </ul>
+                },
+            } }
         </section>
     }
 }
