@@ -1,9 +1,20 @@
 //! Small pieces the screens share: form helpers, formatting, a virtual list.
 
-use lifeos_core::time::{Date, format_date};
+use lifeos_core::time::{Date, Weekday, format_date};
 use lifeos_core::{Error, Money};
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
+
+/// The days of the week, Monday first.
+pub const WEEK: [Weekday; 7] = [
+    Weekday::Mon,
+    Weekday::Tue,
+    Weekday::Wed,
+    Weekday::Thu,
+    Weekday::Fri,
+    Weekday::Sat,
+    Weekday::Sun,
+];
 
 /// The value of the input an event came from.
 pub fn input_value(e: &Event) -> String {

@@ -11,17 +11,7 @@ use yew::prelude::*;
 
 use crate::app::Ctx;
 use crate::runtime::{now, today};
-use crate::ui::{checked, input_value, select_value};
-
-const WEEKDAYS: [Weekday; 7] = [
-    Weekday::Mon,
-    Weekday::Tue,
-    Weekday::Wed,
-    Weekday::Thu,
-    Weekday::Fri,
-    Weekday::Sat,
-    Weekday::Sun,
-];
+use crate::ui::{WEEK as WEEKDAYS, checked, input_value, select_value};
 
 /// The Habits screen.
 #[function_component]

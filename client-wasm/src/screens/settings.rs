@@ -3,7 +3,6 @@
 
 use lifeos_core::money::Currency;
 use lifeos_core::root::SettingsPatch;
-use lifeos_core::time::Weekday;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
@@ -11,7 +10,7 @@ use crate::api;
 use crate::app::Ctx;
 use crate::engine::SyncStatus;
 use crate::runtime::now;
-use crate::ui::{input_value, select_value};
+use crate::ui::{WEEK, input_value, select_value};
 
 /// The Settings screen.
 #[function_component]
@@ -345,16 +344,6 @@ fn SignIns() -> Html {
         </section>
     }
 }
-
-const WEEK: [Weekday; 7] = [
-    Weekday::Mon,
-    Weekday::Tue,
-    Weekday::Wed,
-    Weekday::Thu,
-    Weekday::Fri,
-    Weekday::Sat,
-    Weekday::Sun,
-];
 
 #[function_component]
 fn Preferences() -> Html {
