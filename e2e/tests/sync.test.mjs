@@ -107,9 +107,23 @@ test('two browsers of one user: live changes, offline edits, concurrent edits of
   await b.context.setOffline(false);
   await waitSynced(a.page, 20000);
   await waitSynced(b.page, 20000);
-  for (const p of [a.page, b.page]) {
-    await p.waitForFunction(() => document.querySelector('#t-notes')?.value === 'Notes written on A', null, { timeout: 5000 });
-    await p.waitForFunction(() => document.querySelector('#t-due')?.value === '2031-05-17', null, { timeout: 5000 });
+  for (const [name, p] of [['A', a.page], ['B', b.page]]) {
+    try {
+      await p.waitForFunction(() => document.querySelector('#t-notes')?.value === 'Notes written on A', null, { timeout: 10000 });
+      await p.waitForFunction(() => document.querySelector('#t-due')?.value === '2031-05-17', null, { timeout: 10000 });
+    } catch (e) {
+      // Say what each browser shows, so that a rare failure can be understood from the CI log.
+      for (const [n, q] of [['A', a.page], ['B', b.page]]) {
+        const seen = await q.evaluate(() => ({
+          status: document.querySelector('[data-testid="sync-status"]')?.textContent.trim(),
+          notes: document.querySelector('#t-notes')?.value,
+          due: document.querySelector('#t-due')?.value,
+        }));
+        console.log(`browser ${n}: ${JSON.stringify(seen)}`);
+        await q.screenshot({ path: `artifacts/concurrent-${n}.png` }).catch(() => {});
+      }
+      throw new Error(`browser ${name} did not converge: ${e.message}`);
+    }
   }
   assert.deepEqual(a.errors.filter((e) => !/net::|Failed to fetch|WebSocket/.test(e)), []);
   await a.context.close();
