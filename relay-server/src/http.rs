@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod export;
 mod extract;
 mod features;
 mod health;
@@ -89,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(me::router())
         .merge(audit::router())
+        .merge(export::router())
         .merge(reset::router())
         .merge(sync::router())
         // Everything else: the web app's files (GET and HEAD), else 404.

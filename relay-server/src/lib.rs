@@ -5,6 +5,7 @@
 //! `main.rs` is thin: it parses [`config::Cli`] and calls into this library,
 //! which tests drive directly ([`build`], [`serve`] on port 0).
 
+pub mod api;
 pub mod auth;
 pub mod config;
 pub mod error;

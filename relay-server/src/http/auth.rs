@@ -332,7 +332,7 @@ fn password_attempt(state: &AppState, email_key: &str, client: SocketAddr) -> Re
 }
 
 /// Records a sensitive action in the audit log.
-async fn audit(
+pub(super) async fn audit(
     state: &AppState,
     user: Option<Uuid>,
     action: &str,

@@ -122,6 +122,23 @@ impl Device {
         id
     }
 
+    /// Takes on every document of `data` (a user's data built with
+    /// `lifeos-core`, as the app or the CLI would) and syncs them all to
+    /// the relay, waiting until every change is stored.
+    pub async fn upload(&mut self, data: &mut lifeos_core::UserData) {
+        for (id, doc) in data.documents_mut() {
+            self.client
+                .documents_mut()
+                .insert(id, doc.automerge().clone());
+            let outputs = self.client.local_change(id);
+            self.send_all(outputs).await;
+        }
+        self.run_until("every document stored", Duration::from_secs(20), |d| {
+            d.all_confirmed()
+        })
+        .await;
+    }
+
     /// Sets `key` = `value` in document `id`.
     pub async fn put(&mut self, id: DocumentId, key: &str, value: &str) {
         let doc = self

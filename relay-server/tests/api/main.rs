@@ -8,6 +8,7 @@ mod mail;
 
 mod audit;
 mod auth;
+mod export;
 mod features;
 mod health;
 mod reset;
