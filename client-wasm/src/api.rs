@@ -233,3 +233,46 @@ pub async fn audit(token: &str) -> Result<Vec<AuditEvent>, ApiError> {
         })
         .unwrap_or_default())
 }
+
+/// Downloads one of the relay's exports (`query` like `format=json`): the
+/// file's bytes and the name the relay suggests for it.
+pub async fn export(query: &str, token: &str) -> Result<(web_sys::Blob, String), ApiError> {
+    let window = web_sys::window().ok_or_else(|| ApiError::network("no window".into()))?;
+    let net = |e: wasm_bindgen::JsValue| ApiError::network(crate::idb::describe(&e));
+    let init = RequestInit::new();
+    init.set_method("GET");
+    let headers = Headers::new().map_err(net)?;
+    let _ = headers.set("Authorization", &format!("Bearer {token}"));
+    init.set_headers(&headers);
+    let path = format!("/api/v1/export?{query}");
+    let response: Response = JsFuture::from(window.fetch_with_str_and_init(&path, &init))
+        .await
+        .map_err(net)?
+        .dyn_into()
+        .map_err(net)?;
+    if !response.ok() {
+        return Err(ApiError {
+            status: response.status(),
+            message: format!("The relay answered {}.", response.status()),
+            field: None,
+        });
+    }
+    let name = response
+        .headers()
+        .get("Content-Disposition")
+        .ok()
+        .flatten()
+        .and_then(|d| {
+            d.split("filename=\"")
+                .nth(1)
+                .map(|n| n.trim_end_matches('"').to_string())
+        })
+        .unwrap_or_else(|| "lifeos-export".to_string());
+    // A cut connection rejects here, so a truncated export is never saved.
+    let blob: web_sys::Blob = JsFuture::from(response.blob().map_err(net)?)
+        .await
+        .map_err(net)?
+        .dyn_into()
+        .map_err(net)?;
+    Ok((blob, name))
+}

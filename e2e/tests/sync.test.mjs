@@ -1,6 +1,7 @@
 // Accounts and live sync between two browsers of the same user.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import {
   startRelay, launch, device, open, shellCached, goTo, addTask, register, login,
   waitSynced, uniqueEmail,
@@ -48,6 +49,25 @@ test('register, create everything, reload: all persisted and synced', async () =
   await goTo(page, 'Finance');
   await page.getByText('3.20 EUR').first().waitFor();
   await waitSynced(page);
+
+  // The relay's export holds what this browser synced.
+  await goTo(page, 'Settings');
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Relay export (JSON)' }).click(),
+  ]);
+  assert.match(download.suggestedFilename(), /^lifeos-export-\d{4}-\d{2}-\d{2}\.json$/);
+  const exported = JSON.parse(readFileSync(await download.path(), 'utf8'));
+  assert.deepEqual(exported.tasks.map((t) => t.title).sort(), ['Made after signing in', 'Made before signing in']);
+  assert.equal(exported.habits[0].name, 'Read');
+  assert.equal(exported.checkins[0].value, 25);
+  assert.equal(exported.expenses[0].amount, '3.20');
+  const [zip] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Relay export (CSV zip)' }).click(),
+  ]);
+  assert.match(zip.suggestedFilename(), /\.zip$/);
+  assert.equal(readFileSync(await zip.path()).subarray(0, 2).toString(), 'PK');
   await context.close();
 });
 

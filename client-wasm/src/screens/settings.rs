@@ -424,11 +424,13 @@ fn Preferences() -> Html {
 #[function_component]
 fn ExportCard() -> Html {
     let ctx = use_context::<Ctx>().expect("ctx");
+    let busy = use_state(|| false);
     let download = {
         let ctx = ctx.clone();
         Callback::from(move |_| match ctx.rt.export_json() {
             Ok(json) => {
-                if let Err(e) = save_file("lifeos-export.json", "application/json", &json) {
+                let blob = text_blob("application/json", &json);
+                if let Err(e) = blob.and_then(|b| save_blob("lifeos-export.json", &b)) {
                     ctx.toast
                         .emit(format!("The export could not be saved: {e}"));
                 }
@@ -436,22 +438,55 @@ fn ExportCard() -> Html {
             Err(e) => ctx.toast.emit(format!("The export failed: {e}")),
         })
     };
+    let from_relay = |query: &'static str| {
+        let ctx = ctx.clone();
+        let busy = busy.clone();
+        Callback::from(move |_| {
+            let Some(token) = ctx.rt.access_token() else {
+                return ctx.toast.emit("Connect to the relay first.".to_string());
+            };
+            let (ctx, busy) = (ctx.clone(), busy.clone());
+            busy.set(true);
+            wasm_bindgen_futures::spawn_local(async move {
+                let saved = crate::api::export(query, &token)
+                    .await
+                    .map_err(|e| e.message)
+                    .and_then(|(blob, name)| save_blob(&name, &blob));
+                busy.set(false);
+                if let Err(e) = saved {
+                    ctx.toast.emit(format!("The relay's export failed: {e}"));
+                }
+            });
+        })
+    };
+    let connected = ctx.rt.access_token().is_some();
     html! {
         <section class="card" aria-labelledby="export-h">
             <h2 id="export-h">{ "Export" }</h2>
             <p class="meta">{ "Everything on this device as one JSON file: tasks, projects, habits with check-ins, categories and expenses. Works offline." }</p>
             <button onclick={download}>{ "Download JSON" }</button>
+            if connected {
+                <p class="meta">{ "Or everything the relay stores for your account (what your devices have synced), as JSON or as spreadsheet-ready CSV files in a zip." }</p>
+                <div class="row">
+                    <button class="secondary" disabled={*busy} onclick={from_relay("format=json")}>{ "Relay export (JSON)" }</button>
+                    <button class="secondary" disabled={*busy} onclick={from_relay("format=csv&kind=all")}>{ "Relay export (CSV zip)" }</button>
+                </div>
+            }
         </section>
     }
 }
 
-fn save_file(name: &str, mime: &str, text: &str) -> Result<(), String> {
-    let err = |e: wasm_bindgen::JsValue| crate::idb::describe(&e);
+fn text_blob(mime: &str, text: &str) -> Result<web_sys::Blob, String> {
     let parts = js_sys::Array::of1(&text.into());
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(mime);
-    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options).map_err(err)?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(err)?;
+    web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)
+        .map_err(|e| crate::idb::describe(&e))
+}
+
+fn save_blob(name: &str, blob: &web_sys::Blob) -> Result<(), String> {
+    let err = |e: wasm_bindgen::JsValue| crate::idb::describe(&e);
+    let url = web_sys::Url::create_object_url_with_blob(blob).map_err(err)?;
     let document = web_sys::window()
         .and_then(|w| w.document())
         .ok_or("no document")?;
