@@ -96,6 +96,9 @@ struct Actor {
     writes: HashMap<DocumentId, Writes>,
     load_failures: HashMap<DocumentId, u32>,
     compacting: HashSet<DocumentId>,
+    /// Documents whose log grew past the threshold again while they were
+    /// being compacted: compacted once more when the running one ends.
+    compact_again: HashSet<DocumentId>,
     last_used: HashMap<DocumentId, Instant>,
     /// Set once shutdown began: no new connections or messages.
     stopping: bool,
@@ -119,6 +122,7 @@ pub(super) fn spawn(
         writes: HashMap::new(),
         load_failures: HashMap::new(),
         compacting: HashSet::new(),
+        compact_again: HashSet::new(),
         last_used: HashMap::new(),
         stopping: false,
         shutdown: None,
@@ -470,6 +474,9 @@ impl Actor {
             }
             Internal::Compacted(document) => {
                 self.compacting.remove(&document);
+                if self.compact_again.remove(&document) {
+                    self.compact(document);
+                }
             }
             Internal::Sessions(current) => {
                 let current: HashMap<Uuid, Option<i64>> = current.into_iter().collect();
@@ -566,6 +573,10 @@ impl Actor {
     /// Folds the document's log into a new snapshot, in the background.
     fn compact(&mut self, document: DocumentId) {
         if !self.compacting.insert(document) {
+            // The running compaction folds only what was logged when it
+            // started; without this, what arrives meanwhile waits for the
+            // next change to cross the threshold again.
+            self.compact_again.insert(document);
             return;
         }
         let store = self.store.clone();

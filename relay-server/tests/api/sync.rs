@@ -303,9 +303,18 @@ async fn compaction_keeps_every_change(backend: Backend) {
         .await;
     let mut fresh = after_restart(&mut app, &mut laptop, &t, doc).await;
     assert_eq!(fresh.get(doc, "r5-39").as_deref(), Some("v"));
-    // The log was folded into a snapshot (more than once: 241 changes, every 50).
+    // The log was folded into a snapshot (more than once: 241 changes, every
+    // 50). Compaction runs in the background after appends, so give the
+    // last one a moment.
     let store = Store::open(&app.config.database().unwrap()).await.unwrap();
-    let stored = store.load_document(doc).await.unwrap().unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let stored = loop {
+        let stored = store.load_document(doc).await.unwrap().unwrap();
+        if stored.changes.len() < 100 || tokio::time::Instant::now() > deadline {
+            break stored;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert!(stored.snapshot.is_some(), "compaction ran");
     assert!(
         stored.snapshot_seq >= 100,
