@@ -5,6 +5,7 @@
 //! ```sh
 //! cargo bench -p lifeos-relay --bench relay -- fanout      # 32 writers x 6/s on one document
 //! cargo bench -p lifeos-relay --bench relay -- throughput  # closed-loop writers, ack latency
+//! cargo bench -p lifeos-relay --bench relay -- export      # 100,000 expenses out of GET /api/v1/export
 //! ```
 //!
 //! `LIFEOS_BENCH_POSTGRES=postgres://postgres@127.0.0.1:5432/postgres` runs
@@ -49,7 +50,8 @@ fn main() {
         match scenario.as_str() {
             "fanout" => fanout(&relay).await,
             "throughput" => throughput(&relay).await,
-            other => panic!("unknown scenario {other:?}: fanout or throughput"),
+            "export" => export(&relay).await,
+            other => panic!("unknown scenario {other:?}: fanout, throughput or export"),
         }
         relay.stop().await;
     });
@@ -66,6 +68,7 @@ fn env_number(name: &str, default: u64) -> u64 {
 struct Relay {
     child: Child,
     address: String,
+    database: lifeos_relay::config::DatabaseUrl,
     postgres: Option<(String, String)>,
     _dir: tempfile::TempDir,
     backend: &'static str,
@@ -85,6 +88,7 @@ impl Relay {
             .current_dir(dir.path())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
+        let mut database = lifeos_relay::config::DatabaseUrl::Sqlite(dir.path().join("lifeos.db"));
         let (postgres, backend) = match std::env::var("LIFEOS_BENCH_POSTGRES") {
             Ok(admin) => {
                 let name = format!("lifeos_bench_{}", std::process::id());
@@ -95,6 +99,7 @@ impl Relay {
                     .unwrap();
                 let (server, _) = admin.rsplit_once('/').unwrap();
                 command.env("DATABASE_URL", format!("{server}/{name}"));
+                database = lifeos_relay::config::DatabaseUrl::Postgres(format!("{server}/{name}"));
                 (Some((admin, name)), "postgres")
             }
             Err(_) => (None, "sqlite"),
@@ -125,6 +130,7 @@ impl Relay {
         Relay {
             child,
             address,
+            database,
             postgres,
             _dir: dir,
             backend,
@@ -460,5 +466,117 @@ async fn throughput(relay: &Relay) {
     println!(
         "| {count} | {:.0} | {p50:.2} ms | {p95:.2} ms | {p99:.2} ms | {max:.1} ms | {cpu:.2} s | {own:.2} s | {rss:.0} MB ({peak:.0} MB) |",
         count as f64 / elapsed
+    );
+}
+
+/// MISSION.md / issue 6: a user with 100,000 expenses (ten years, about 830
+/// a month, in 120 monthly ledgers) plus 2,000 tasks exports in bounded
+/// memory. The user's documents are written to the relay's database as
+/// compacted snapshots (what compaction leaves), then each format is
+/// downloaded and the relay's resident memory sampled while it streams.
+async fn export(relay: &Relay) {
+    use lifeos_core::finance::NewExpense;
+    use lifeos_core::tasks::NewTask;
+    use lifeos_core::time::{Date, Timestamp};
+    use lifeos_relay::storage::DocumentStore;
+
+    let expenses = env_number("LIFEOS_BENCH_EXPENSES", 100_000) as usize;
+    let client = reqwest::Client::new();
+    let r = client
+        .post(format!("http://{}/api/v1/auth/register", relay.address))
+        .json(
+            &serde_json::json!({ "email": "heavy@example.com", "password": "bench password 123" }),
+        )
+        .send()
+        .await
+        .unwrap();
+    let pair: serde_json::Value = r.json().await.unwrap();
+    let token = pair["access_token"].as_str().unwrap().to_string();
+    let user: uuid::Uuid = pair["user"]["id"].as_str().unwrap().parse().unwrap();
+
+    let started = Instant::now();
+    let now = Timestamp::from_millis(1_795_680_000_000);
+    let mut data = lifeos_core::UserData::create(DocumentId::root_of_user(&user), now).unwrap();
+    let eur = lifeos_core::Currency::from_code("EUR").unwrap();
+    let categories: Vec<_> = ["Food", "Rent", "Transport", "Fun, \"misc\""]
+        .iter()
+        .map(|n| data.add_category(now, n, false).unwrap())
+        .collect();
+    for i in 0..2_000 {
+        data.add_task(
+            now,
+            NewTask {
+                title: format!("Task {i}"),
+                ..NewTask::default()
+            },
+        )
+        .unwrap();
+    }
+    let first = Date::from_ymd_opt(2016, 12, 1).unwrap();
+    for i in 0..expenses {
+        let day = first + chrono::Days::new((i * 3650 / expenses) as u64);
+        data.add_expense(
+            now,
+            NewExpense {
+                amount: lifeos_core::Money::new(100 + (i as i64 * 37) % 9_000, eur),
+                date: day,
+                category: Some(categories[i % categories.len()]),
+                payee: Some(format!("Shop {}", i % 500)),
+                note: (i % 10 == 0).then(|| "with a note, \"quoted\"".to_string()),
+            },
+        )
+        .unwrap();
+    }
+    let store = lifeos_relay::storage::Store::open(&relay.database)
+        .await
+        .unwrap();
+    let mut stored_bytes = 0;
+    let documents = data.documents_mut();
+    let count = documents.len();
+    for (id, doc) in documents {
+        let bytes = doc.save();
+        stored_bytes += bytes.len();
+        store.reserve_document(id, user, 0).await.unwrap();
+        assert!(store.replace_snapshot(id, bytes, 0, 0).await.unwrap());
+    }
+    println!(
+        "export: {expenses} expenses and 2,000 tasks in {count} documents ({:.1} MB stored), made in {:.1} s",
+        stored_bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+    drop(data);
+
+    let (rss, _) = relay.memory_mb();
+    println!("relay resident before the exports: {rss:.1} MB");
+    for query in [
+        "format=json",
+        "format=csv&kind=expenses",
+        "format=csv&kind=all",
+    ] {
+        let started = Instant::now();
+        let mut response = client
+            .get(format!("http://{}/api/v1/export?{query}", relay.address))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{query}");
+        let mut size = 0usize;
+        let mut peak = 0f64;
+        while let Some(chunk) = response.chunk().await.unwrap() {
+            size += chunk.len();
+            peak = peak.max(relay.memory_mb().0);
+        }
+        println!(
+            "{query:<26} {:>6.1} MB in {:>5.2} s; relay resident peak while streaming {peak:.1} MB ({:+.1} MB)",
+            size as f64 / 1e6,
+            started.elapsed().as_secs_f64(),
+            peak - rss
+        );
+    }
+    let (_, hwm) = relay.memory_mb();
+    println!(
+        "relay resident high-water mark over the whole run: {hwm:.1} MB ({})",
+        relay.backend
     );
 }

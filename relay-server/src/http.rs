@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod data;
 mod export;
 mod extract;
 mod features;
@@ -91,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .merge(me::router())
         .merge(audit::router())
         .merge(export::router())
+        .merge(data::router())
         .merge(reset::router())
         .merge(sync::router())
         // Everything else: the web app's files (GET and HEAD), else 404.

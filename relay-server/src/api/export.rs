@@ -11,19 +11,18 @@
 //! never runs what someone typed as a task title or payee.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io::Write;
 
-use lifeos_core::finance::{Expense, LedgerDoc};
+use lifeos_core::finance::Expense;
 use lifeos_core::root::Settings;
-use lifeos_core::time::{Date, Month, Timestamp, format_timestamp};
-use lifeos_core::{DocKind, DocumentId, UserData};
+use lifeos_core::time::{Date, Timestamp, format_timestamp};
 use serde::Serialize;
 
 use super::model::{
     BudgetOut, CategoryOut, CheckInOut, ExpenseOut, HabitOut, ProjectOut, SettingsOut, TaskOut,
 };
-use super::source::{Source, SourceError};
+use super::source::{Opened, Source, SourceError};
 
 /// The export format's version; bumped when a field changes meaning or goes away.
 pub const FORMAT_VERSION: u32 = 1;
@@ -126,8 +125,7 @@ pub struct Export<'a, S: Source> {
     now: Timestamp,
     today: Date,
     settings: Settings,
-    data: Option<UserData>,
-    ledgers: BTreeMap<Month, Vec<DocumentId>>,
+    opened: Option<Opened>,
 }
 
 impl<'a, S: Source> Export<'a, S> {
@@ -135,17 +133,11 @@ impl<'a, S: Source> Export<'a, S> {
     /// quadrants are computed for the user's day at `now`: in the time zone
     /// of their settings, else in UTC.
     pub fn prepare(source: &'a S, account: Account, now: Timestamp) -> Result<Self, ExportError> {
-        let data = source.open_without_ledgers()?;
-        let mut ledgers: BTreeMap<Month, Vec<DocumentId>> = BTreeMap::new();
-        let mut settings = Settings::default();
-        if let Some(data) = &data {
-            settings = data.settings()?;
-            for (id, role) in data.missing_documents()? {
-                if let (DocKind::Ledger, Some(month)) = (role.kind, role.month) {
-                    ledgers.entry(month).or_default().push(id);
-                }
-            }
-        }
+        let opened = source.open()?;
+        let settings = match &opened {
+            Some(o) => o.data.settings()?,
+            None => Settings::default(),
+        };
         let today = user_today(&settings, now);
         Ok(Export {
             source,
@@ -153,8 +145,7 @@ impl<'a, S: Source> Export<'a, S> {
             now,
             today,
             settings,
-            data,
-            ledgers,
+            opened,
         })
     }
 
@@ -183,29 +174,29 @@ impl<'a, S: Source> Export<'a, S> {
     }
 
     fn tasks(&self) -> Result<Vec<lifeos_core::tasks::Task>, ExportError> {
-        Ok(match &self.data {
-            Some(d) => d.tasks()?,
+        Ok(match &self.opened {
+            Some(o) => o.data.tasks()?,
             None => Vec::new(),
         })
     }
 
     fn projects(&self) -> Result<Vec<lifeos_core::tasks::Project>, ExportError> {
-        Ok(match &self.data {
-            Some(d) => d.projects()?,
+        Ok(match &self.opened {
+            Some(o) => o.data.projects()?,
             None => Vec::new(),
         })
     }
 
     fn habits(&self) -> Result<Vec<lifeos_core::habits::Habit>, ExportError> {
-        Ok(match &self.data {
-            Some(d) => d.habits()?,
+        Ok(match &self.opened {
+            Some(o) => o.data.habits()?,
             None => Vec::new(),
         })
     }
 
     fn categories(&self) -> Result<Vec<lifeos_core::finance::Category>, ExportError> {
-        Ok(match &self.data {
-            Some(d) => d.categories()?,
+        Ok(match &self.opened {
+            Some(o) => o.data.categories()?,
             None => Vec::new(),
         })
     }
@@ -216,13 +207,11 @@ impl<'a, S: Source> Export<'a, S> {
         &self,
         mut f: impl FnMut(&[Expense]) -> Result<(), ExportError>,
     ) -> Result<(), ExportError> {
-        for ids in self.ledgers.values() {
-            let mut expenses = Vec::new();
-            for id in ids {
-                if let Some(doc) = self.source.load(*id, DocKind::Ledger)? {
-                    expenses.extend(LedgerDoc::from_doc(doc)?.expenses()?);
-                }
-            }
+        let Some(opened) = &self.opened else {
+            return Ok(());
+        };
+        for month in opened.ledgers.keys() {
+            let mut expenses = opened.month_expenses(self.source, *month)?;
             expenses.sort_by_key(|e| (e.date, e.created_at, e.id));
             f(&expenses)?;
         }

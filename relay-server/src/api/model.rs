@@ -366,3 +366,159 @@ impl From<&Settings> for SettingsOut {
         }
     }
 }
+
+/// Amounts per currency, one entry per currency (never summed across currencies).
+pub fn totals(t: &lifeos_core::Totals) -> Vec<AmountOut> {
+    t.iter().map(AmountOut::from).collect()
+}
+
+/// The daily planner for one day, as the app's Today screen shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TodayOut {
+    /// The day.
+    pub date: Date,
+    /// Open tasks due before the day, oldest first.
+    pub overdue: Vec<TaskOut>,
+    /// Open tasks due that day, most pressing quadrant first.
+    pub due_today: Vec<TaskOut>,
+    /// Open tasks scheduled for that day or earlier, not listed above.
+    pub scheduled: Vec<TaskOut>,
+    /// Habits that ask for something that day.
+    pub habits: Vec<TodayHabitOut>,
+    /// That day's expenses.
+    pub expenses: Vec<ExpenseOut>,
+    /// That day's spending, per currency.
+    pub spent: Vec<AmountOut>,
+}
+
+/// A habit in the daily planner.
+#[derive(Debug, Clone, Serialize)]
+pub struct TodayHabitOut {
+    /// The habit's id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// The day's check-in: `done`, `skipped`, `value`, or `null` for none yet.
+    pub checkin: Option<&'static str>,
+    /// For a `value` check-in: the amount.
+    pub value: Option<f64>,
+    /// Check-ins that met the target in the current period.
+    pub done_in_period: u32,
+    /// Check-ins the current period asks for.
+    pub needed_in_period: u32,
+    /// The streak running up to the day.
+    pub current_streak: u32,
+    /// The longest streak.
+    pub longest_streak: u32,
+    /// Habit strength between 0 and 1.
+    pub strength: f64,
+}
+
+impl TodayOut {
+    /// The planner `today` computed by `lifeos-core`.
+    pub fn new(t: &lifeos_core::today::Today, horizon_days: u32) -> Self {
+        let tasks = |list: &[lifeos_core::today::TodayTask]| {
+            list.iter()
+                .map(|e| TaskOut::new(&e.task, t.date, horizon_days))
+                .collect()
+        };
+        TodayOut {
+            date: t.date,
+            overdue: tasks(&t.overdue),
+            due_today: tasks(&t.due_today),
+            scheduled: tasks(&t.scheduled),
+            habits: t
+                .habits
+                .iter()
+                .map(|h| {
+                    let (checkin, value) = match h.checkin {
+                        None => (None, None),
+                        Some(CheckInState::Done) => (Some("done"), None),
+                        Some(CheckInState::Skipped) => (Some("skipped"), None),
+                        Some(CheckInState::Value(v)) => (Some("value"), Some(v)),
+                    };
+                    TodayHabitOut {
+                        id: h.id.to_string(),
+                        name: h.name.clone(),
+                        checkin,
+                        value,
+                        done_in_period: h.done_in_period,
+                        needed_in_period: h.needed_in_period,
+                        current_streak: h.streaks.current,
+                        longest_streak: h.streaks.longest,
+                        strength: (h.strength * 1000.0).round() / 1000.0,
+                    }
+                })
+                .collect(),
+            expenses: t.expenses.iter().map(ExpenseOut::from).collect(),
+            spent: totals(&t.spent),
+        }
+    }
+}
+
+/// The monthly report: spending per category against its budget.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportOut {
+    /// The month, `YYYY-MM`.
+    pub month: Month,
+    /// One line per category with a budget or spending, by name; uncategorised last.
+    pub lines: Vec<ReportLineOut>,
+    /// Everything spent, per currency.
+    pub spent: Vec<AmountOut>,
+    /// Every budget of the month, per currency.
+    pub budgeted: Vec<AmountOut>,
+    /// What remains of the budgeted categories, per currency.
+    pub remaining: Vec<AmountOut>,
+}
+
+/// One category in the monthly report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportLineOut {
+    /// The category (`null`: uncategorised).
+    pub category_id: Option<String>,
+    /// Its name.
+    pub name: String,
+    /// Whether the category was deleted.
+    pub deleted: bool,
+    /// How many expenses.
+    pub count: usize,
+    /// Spent, per currency.
+    pub spent: Vec<AmountOut>,
+    /// The month's budget.
+    pub budget: Option<AmountOut>,
+    /// Carried over from earlier months (rollover categories).
+    pub carried: Option<AmountOut>,
+    /// Budget plus carried.
+    pub available: Option<AmountOut>,
+    /// Available minus spent in the budget's currency.
+    pub remaining: Option<AmountOut>,
+    /// Spent more than available.
+    pub over_budget: bool,
+}
+
+impl From<&lifeos_core::finance::MonthlyReport> for ReportOut {
+    fn from(r: &lifeos_core::finance::MonthlyReport) -> Self {
+        ReportOut {
+            month: r.month,
+            lines: r
+                .lines
+                .iter()
+                .map(|l| ReportLineOut {
+                    category_id: l.category.map(|c| c.to_string()),
+                    name: l.name.clone(),
+                    deleted: l.deleted,
+                    count: l.count,
+                    spent: totals(&l.spent),
+                    budget: l.budget.map(AmountOut::from),
+                    carried: l.carried.map(AmountOut::from),
+                    available: l.available.map(AmountOut::from),
+                    remaining: l.remaining.map(AmountOut::from),
+                    over_budget: l.over_budget,
+                })
+                .collect(),
+            spent: totals(&r.spent),
+            budgeted: totals(&r.budgeted),
+            remaining: totals(&r.remaining),
+        }
+    }
+}

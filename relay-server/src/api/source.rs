@@ -5,6 +5,10 @@
 //! before anything reads it, so a root that lists another user's document
 //! (a forged or corrupted root) can never leak that document.
 
+use std::collections::BTreeMap;
+
+use lifeos_core::finance::{Expense, LedgerDoc};
+use lifeos_core::time::Month;
 use lifeos_core::{DocKind, DocumentId, LifeDoc, UserData};
 use uuid::Uuid;
 
@@ -36,29 +40,80 @@ pub trait Source {
     fn root_id(&self) -> DocumentId;
 
     /// The user's data with every document the root lists except the
-    /// monthly ledgers (which callers read one month at a time), or `None`
+    /// monthly ledgers (which callers read a month at a time), or `None`
     /// when no device ever synced a root. Listed documents that are not
     /// stored (yet) are left out.
-    fn open_without_ledgers(&self) -> Result<Option<UserData>, SourceError> {
+    fn open(&self) -> Result<Option<Opened>, SourceError> {
         let root_id = self.root_id();
         let Some(root) = self.load(root_id, DocKind::Root)? else {
             return Ok(None);
         };
-        let corrupt = |document: DocumentId, e: lifeos_core::Error| SourceError::Corrupt {
-            document,
-            reason: e.to_string(),
-        };
         let mut data = UserData::open(root_id, root).map_err(|e| corrupt(root_id, e))?;
         let listed = data.missing_documents().map_err(|e| corrupt(root_id, e))?;
+        let mut ledgers: BTreeMap<Month, Vec<DocumentId>> = BTreeMap::new();
         for (id, role) in listed {
             if role.kind == DocKind::Ledger {
+                if let Some(month) = role.month {
+                    ledgers.entry(month).or_default().push(id);
+                }
                 continue;
             }
             if let Some(doc) = self.load(id, role.kind)? {
                 data.attach(id, doc).map_err(|e| corrupt(id, e))?;
             }
         }
-        Ok(Some(data))
+        Ok(Some(Opened { data, ledgers }))
+    }
+}
+
+fn corrupt(document: DocumentId, e: lifeos_core::Error) -> SourceError {
+    SourceError::Corrupt {
+        document,
+        reason: e.to_string(),
+    }
+}
+
+/// A user's data without its ledgers, and the ledgers the root lists by month.
+pub struct Opened {
+    /// The root, tasks, habits and finance documents.
+    pub data: UserData,
+    /// Every ledger, by the month of its expenses (two offline devices may
+    /// have made two for one month).
+    pub ledgers: BTreeMap<Month, Vec<DocumentId>>,
+}
+
+impl Opened {
+    /// The expenses of `month`, read without keeping its ledgers.
+    pub fn month_expenses(
+        &self,
+        source: &impl Source,
+        month: Month,
+    ) -> Result<Vec<Expense>, SourceError> {
+        let mut out = Vec::new();
+        for id in self.ledgers.get(&month).into_iter().flatten() {
+            if let Some(doc) = source.load(*id, DocKind::Ledger)? {
+                let ledger = LedgerDoc::from_doc(doc).map_err(|e| corrupt(*id, e))?;
+                out.extend(ledger.expenses().map_err(|e| corrupt(*id, e))?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Loads the ledgers of `months` into the data, so that `lifeos-core`'s
+    /// reads over them (Today, the monthly report) see their expenses.
+    pub fn attach_months(
+        &mut self,
+        source: &impl Source,
+        months: impl IntoIterator<Item = Month>,
+    ) -> Result<(), SourceError> {
+        for month in months {
+            for id in self.ledgers.get(&month).into_iter().flatten() {
+                if let Some(doc) = source.load(*id, DocKind::Ledger)? {
+                    self.data.attach(*id, doc).map_err(|e| corrupt(*id, e))?;
+                }
+            }
+        }
+        Ok(())
     }
 }
 

@@ -8,6 +8,8 @@ mod mail;
 
 mod audit;
 mod auth;
+mod data;
+mod docs;
 mod export;
 mod features;
 mod health;
