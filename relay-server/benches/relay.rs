@@ -16,8 +16,6 @@
 //! See docs/benchmarks.md for the figures.
 
 use std::collections::HashMap;
-use std::io::BufRead;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -29,8 +27,11 @@ use lifeos_core::sync::{
     Client, ClientConnection, ClientOutput, DEFAULT_MAX_FRAME, Event, PeerId, PeerMetadata,
     StorageId, encode,
 };
-use sqlx::Connection as _;
 use tokio_tungstenite::tungstenite::Message as Frame;
+
+#[path = "../tests/support/relay_process.rs"]
+mod relay_process;
+use relay_process::{HeavyUser, RelayProcess as Relay, cpu_seconds_of};
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -46,11 +47,15 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let relay = Relay::start().await;
+        let relay = Relay::start(std::env::var("LIFEOS_BENCH_POSTGRES").ok()).await;
         match scenario.as_str() {
             "fanout" => fanout(&relay).await,
             "throughput" => throughput(&relay).await,
-            "export" => export(&relay).await,
+            "export" => {
+                let expenses = env_number("LIFEOS_BENCH_EXPENSES", 100_000) as usize;
+                let token = relay.seed(&HeavyUser::new(expenses)).await;
+                relay.report_exports(&token).await;
+            }
             other => panic!("unknown scenario {other:?}: fanout, throughput or export"),
         }
         relay.stop().await;
@@ -62,133 +67,6 @@ fn env_number(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// The relay binary, running on a fresh database.
-struct Relay {
-    child: Child,
-    address: String,
-    database: lifeos_relay::config::DatabaseUrl,
-    postgres: Option<(String, String)>,
-    _dir: tempfile::TempDir,
-    backend: &'static str,
-}
-
-impl Relay {
-    async fn start() -> Relay {
-        let dir = tempfile::tempdir().unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_lifeos-relay"));
-        command
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("LIFEOS_BIND", "127.0.0.1:0")
-            .env("LIFEOS_DATA_DIR", dir.path())
-            .env("LIFEOS_LOG_FORMAT", "json")
-            .env("RUST_LOG", "warn,lifeos_relay=info")
-            .current_dir(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        let mut database = lifeos_relay::config::DatabaseUrl::Sqlite(dir.path().join("lifeos.db"));
-        let (postgres, backend) = match std::env::var("LIFEOS_BENCH_POSTGRES") {
-            Ok(admin) => {
-                let name = format!("lifeos_bench_{}", std::process::id());
-                let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut conn)
-                    .await
-                    .unwrap();
-                let (server, _) = admin.rsplit_once('/').unwrap();
-                command.env("DATABASE_URL", format!("{server}/{name}"));
-                database = lifeos_relay::config::DatabaseUrl::Postgres(format!("{server}/{name}"));
-                (Some((admin, name)), "postgres")
-            }
-            Err(_) => (None, "sqlite"),
-        };
-        let mut child = command.spawn().expect("the relay binary starts");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut sent = false;
-            for line in std::io::BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if !sent
-                    && let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
-                    && let Some(address) = v["address"].as_str()
-                {
-                    let _ = tx.send(address.to_string());
-                    sent = true;
-                } else if line.contains("\"level\":\"WARN\"")
-                    || line.contains("\"level\":\"ERROR\"")
-                {
-                    eprintln!("relay: {line}");
-                }
-            }
-        });
-        let address = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the relay says where it listens");
-        Relay {
-            child,
-            address,
-            database,
-            postgres,
-            _dir: dir,
-            backend,
-        }
-    }
-
-    /// CPU seconds (user + system) the relay has used.
-    fn cpu_seconds(&self) -> f64 {
-        cpu_seconds_of(&self.child.id().to_string())
-    }
-
-    /// Resident memory now and at its peak, in MB.
-    fn memory_mb(&self) -> (f64, f64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<f64>().ok())
-                .unwrap_or(0.0)
-                / 1024.0
-        };
-        (field("VmRSS:"), field("VmHWM:"))
-    }
-
-    async fn register(&self, email: &str) -> String {
-        let client = reqwest::Client::new();
-        let r = client
-            .post(format!("http://{}/api/v1/auth/register", self.address))
-            .json(&serde_json::json!({ "email": email, "password": "bench password 123" }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201);
-        let body: serde_json::Value = r.json().await.unwrap();
-        body["access_token"].as_str().unwrap().to_string()
-    }
-
-    fn sync_url(&self, token: &str) -> String {
-        format!("ws://{}/api/v1/sync?token={token}", self.address)
-    }
-
-    async fn stop(mut self) {
-        // SIGTERM, as an operator would; the relay flushes and exits.
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
-        if let Some((admin, name)) = self.postgres.take() {
-            let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        }
-    }
 }
 
 /// A device: the core sync client over one WebSocket.
@@ -274,16 +152,6 @@ impl Device {
             assert!(self.step().await, "connection closed");
         }
     }
-}
-
-/// CPU seconds (user + system) of process `pid` ("self" for this one).
-fn cpu_seconds_of(pid: &str) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    // Fields after the command name (which is in parentheses).
-    let rest = &stat[stat.rfind(')').unwrap() + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-    ticks / 100.0
 }
 
 /// p50, p95, p99 and max of `samples` in milliseconds.
@@ -466,117 +334,5 @@ async fn throughput(relay: &Relay) {
     println!(
         "| {count} | {:.0} | {p50:.2} ms | {p95:.2} ms | {p99:.2} ms | {max:.1} ms | {cpu:.2} s | {own:.2} s | {rss:.0} MB ({peak:.0} MB) |",
         count as f64 / elapsed
-    );
-}
-
-/// MISSION.md / issue 6: a user with 100,000 expenses (ten years, about 830
-/// a month, in 120 monthly ledgers) plus 2,000 tasks exports in bounded
-/// memory. The user's documents are written to the relay's database as
-/// compacted snapshots (what compaction leaves), then each format is
-/// downloaded and the relay's resident memory sampled while it streams.
-async fn export(relay: &Relay) {
-    use lifeos_core::finance::NewExpense;
-    use lifeos_core::tasks::NewTask;
-    use lifeos_core::time::{Date, Timestamp};
-    use lifeos_relay::storage::DocumentStore;
-
-    let expenses = env_number("LIFEOS_BENCH_EXPENSES", 100_000) as usize;
-    let client = reqwest::Client::new();
-    let r = client
-        .post(format!("http://{}/api/v1/auth/register", relay.address))
-        .json(
-            &serde_json::json!({ "email": "heavy@example.com", "password": "bench password 123" }),
-        )
-        .send()
-        .await
-        .unwrap();
-    let pair: serde_json::Value = r.json().await.unwrap();
-    let token = pair["access_token"].as_str().unwrap().to_string();
-    let user: uuid::Uuid = pair["user"]["id"].as_str().unwrap().parse().unwrap();
-
-    let started = Instant::now();
-    let now = Timestamp::from_millis(1_795_680_000_000);
-    let mut data = lifeos_core::UserData::create(DocumentId::root_of_user(&user), now).unwrap();
-    let eur = lifeos_core::Currency::from_code("EUR").unwrap();
-    let categories: Vec<_> = ["Food", "Rent", "Transport", "Fun, \"misc\""]
-        .iter()
-        .map(|n| data.add_category(now, n, false).unwrap())
-        .collect();
-    for i in 0..2_000 {
-        data.add_task(
-            now,
-            NewTask {
-                title: format!("Task {i}"),
-                ..NewTask::default()
-            },
-        )
-        .unwrap();
-    }
-    let first = Date::from_ymd_opt(2016, 12, 1).unwrap();
-    for i in 0..expenses {
-        let day = first + chrono::Days::new((i * 3650 / expenses) as u64);
-        data.add_expense(
-            now,
-            NewExpense {
-                amount: lifeos_core::Money::new(100 + (i as i64 * 37) % 9_000, eur),
-                date: day,
-                category: Some(categories[i % categories.len()]),
-                payee: Some(format!("Shop {}", i % 500)),
-                note: (i % 10 == 0).then(|| "with a note, \"quoted\"".to_string()),
-            },
-        )
-        .unwrap();
-    }
-    let store = lifeos_relay::storage::Store::open(&relay.database)
-        .await
-        .unwrap();
-    let mut stored_bytes = 0;
-    let documents = data.documents_mut();
-    let count = documents.len();
-    for (id, doc) in documents {
-        let bytes = doc.save();
-        stored_bytes += bytes.len();
-        store.reserve_document(id, user, 0).await.unwrap();
-        assert!(store.replace_snapshot(id, bytes, 0, 0).await.unwrap());
-    }
-    println!(
-        "export: {expenses} expenses and 2,000 tasks in {count} documents ({:.1} MB stored), made in {:.1} s",
-        stored_bytes as f64 / 1e6,
-        started.elapsed().as_secs_f64()
-    );
-    drop(data);
-
-    let (rss, _) = relay.memory_mb();
-    println!("relay resident before the exports: {rss:.1} MB");
-    for query in [
-        "format=json",
-        "format=csv&kind=expenses",
-        "format=csv&kind=all",
-    ] {
-        let started = Instant::now();
-        let mut response = client
-            .get(format!("http://{}/api/v1/export?{query}", relay.address))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200, "{query}");
-        let mut size = 0usize;
-        let mut peak = 0f64;
-        while let Some(chunk) = response.chunk().await.unwrap() {
-            size += chunk.len();
-            peak = peak.max(relay.memory_mb().0);
-        }
-        println!(
-            "{query:<26} {:>6.1} MB in {:>5.2} s; relay resident peak while streaming {peak:.1} MB ({:+.1} MB)",
-            size as f64 / 1e6,
-            started.elapsed().as_secs_f64(),
-            peak - rss
-        );
-    }
-    let (_, hwm) = relay.memory_mb();
-    println!(
-        "relay resident high-water mark over the whole run: {hwm:.1} MB ({})",
-        relay.backend
     );
 }
