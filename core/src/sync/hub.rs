@@ -78,7 +78,12 @@ struct Ready {
 }
 
 enum Slot {
-    Loading(Vec<(PeerId, Message)>),
+    Loading {
+        /// Messages that arrived while it loads, replayed once loaded.
+        queue: Vec<(PeerId, Message)>,
+        /// The relay itself will edit it: create it if storage has none.
+        create: bool,
+    },
     Ready(Box<Ready>),
 }
 
@@ -138,13 +143,18 @@ impl<A: Authorize> Hub<A> {
                 let outputs = sync.receive(doc, from, &message)?;
                 Ok(wrap(document, outputs, created_by))
             }
-            Some(Slot::Loading(queue)) => {
+            Some(Slot::Loading { queue, .. }) => {
                 queue.push((from.clone(), message));
                 Ok(Vec::new())
             }
             None => {
-                self.docs
-                    .insert(document, Slot::Loading(vec![(from.clone(), message)]));
+                self.docs.insert(
+                    document,
+                    Slot::Loading {
+                        queue: vec![(from.clone(), message)],
+                        create: false,
+                    },
+                );
                 Ok(vec![HubOutput::Load { document }])
             }
         }
@@ -157,7 +167,7 @@ impl<A: Authorize> Hub<A> {
         document: DocumentId,
         stored: Option<&[u8]>,
     ) -> Result<Vec<HubOutput>, LoadError> {
-        let Some(Slot::Loading(queue)) = self.docs.remove(&document) else {
+        let Some(Slot::Loading { queue, create }) = self.docs.remove(&document) else {
             return Ok(Vec::new());
         };
         let (doc, created_by) = match stored {
@@ -174,6 +184,8 @@ impl<A: Authorize> Hub<A> {
             {
                 // A peer that sends `sync` for an unknown document creates it.
                 Some((creator, _)) => (AutoCommit::new(), Some(creator.clone())),
+                // So does the relay's own edit (a new ledger made through the REST API).
+                None if create => (AutoCommit::new(), None),
                 None => {
                     let mut out = Vec::new();
                     for (peer, message) in &queue {
@@ -233,6 +245,35 @@ impl<A: Authorize> Hub<A> {
         }
     }
 
+    /// Makes sure `document` is loaded, or being loaded, so that the relay
+    /// can edit it on its own behalf ([`Hub::edit`]); a document storage
+    /// does not have is then created empty. Returns the
+    /// [`HubOutput::Load`] to carry out, if one is needed.
+    pub fn open_for_edit(&mut self, document: DocumentId) -> Vec<HubOutput> {
+        match self.docs.get_mut(&document) {
+            Some(Slot::Ready(_)) => Vec::new(),
+            Some(Slot::Loading { create, .. }) => {
+                *create = true;
+                Vec::new()
+            }
+            None => {
+                self.docs.insert(
+                    document,
+                    Slot::Loading {
+                        queue: Vec::new(),
+                        create: true,
+                    },
+                );
+                vec![HubOutput::Load { document }]
+            }
+        }
+    }
+
+    /// Whether the document is loaded and can be edited now.
+    pub fn is_ready(&self, document: &DocumentId) -> bool {
+        matches!(self.docs.get(document), Some(Slot::Ready(_)))
+    }
+
     /// Edits a loaded document on the relay's own behalf (the REST API) and
     /// syncs the edit to its peers once committed. `None` if it is not loaded.
     pub fn edit<T>(
@@ -283,7 +324,7 @@ impl<A: Authorize> Hub<A> {
     pub fn evict(&mut self, document: &DocumentId) -> Vec<PeerId> {
         match self.docs.remove(document) {
             Some(Slot::Ready(ready)) => ready.sync.peers().cloned().collect(),
-            Some(Slot::Loading(queue)) => {
+            Some(Slot::Loading { queue, .. }) => {
                 let mut peers: Vec<PeerId> = queue.into_iter().map(|(p, _)| p).collect();
                 peers.sort();
                 peers.dedup();

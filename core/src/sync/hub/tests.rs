@@ -277,3 +277,85 @@ fn corrupt_storage_is_reported() {
         Err(LoadError::Corrupt { .. })
     ));
 }
+
+#[test]
+fn the_relay_edits_documents_on_its_own_behalf_stored_or_new() {
+    let mut relay = Relay::new();
+    let phone = peer("phone");
+    // A document the phone made and the relay stored, then forgot.
+    let id = DocumentId::generate();
+    let mut doc = AutoCommit::new();
+    doc.put(ROOT, "title", "from the phone").unwrap();
+    let mut sync = DocSync::new(id, phone.clone(), Durability::Immediate, vec![]);
+    let first = sync.add_peer(&mut doc, peer("relay"));
+    converse(&mut relay, &phone, &mut doc, &mut sync, first);
+    relay.hub.peer_disconnected(&phone);
+    assert!(relay.hub.unload_if_idle(&id));
+    assert!(
+        relay.hub.edit(id, |_| ()).is_none(),
+        "not loaded: nothing to edit"
+    );
+
+    // The relay loads it for an edit and edits it: the change is stored.
+    let load = relay.hub.open_for_edit(id);
+    assert!(matches!(load[..], [HubOutput::Load { document }] if document == id));
+    assert!(relay.hub.open_for_edit(id).is_empty(), "asked once");
+    relay.run(load);
+    assert!(relay.hub.is_ready(&id));
+    let (_, outputs) = relay
+        .hub
+        .edit(id, |d| d.put(ROOT, "note", "from the API").unwrap())
+        .unwrap();
+    let persists = relay.persists;
+    relay.run(outputs);
+    assert_eq!(relay.persists, persists + 1, "the edit goes to storage");
+    let stored = relay.storage.get_mut(&id).unwrap();
+    assert_eq!(
+        stored
+            .get(ROOT, "note")
+            .unwrap()
+            .unwrap()
+            .0
+            .into_string()
+            .unwrap(),
+        "from the API"
+    );
+    // The phone, back, receives it.
+    let mut sync = DocSync::new(id, phone.clone(), Durability::Immediate, doc.get_heads());
+    let first = sync.add_peer(&mut doc, peer("relay"));
+    converse(&mut relay, &phone, &mut doc, &mut sync, first);
+    assert_eq!(
+        doc.get(ROOT, "note")
+            .unwrap()
+            .unwrap()
+            .0
+            .into_string()
+            .unwrap(),
+        "from the API"
+    );
+
+    // A document nobody stored is created for the relay's edit...
+    let new = DocumentId::generate();
+    let load = relay.hub.open_for_edit(new);
+    relay.run(load);
+    assert!(relay.hub.is_ready(&new));
+    let (_, outputs) = relay
+        .hub
+        .edit(new, |d| d.put(ROOT, "kind", "ledger").unwrap())
+        .unwrap();
+    relay.run(outputs);
+    assert!(relay.storage.contains_key(&new));
+    // ...while a peer that merely asks for an unknown document still hears it does not exist.
+    let missing = DocumentId::generate();
+    let mut empty = AutoCommit::new();
+    let mut sync = DocSync::new(missing, phone.clone(), Durability::Immediate, vec![]);
+    let first = sync.add_peer(&mut empty, peer("relay"));
+    let answers = converse(&mut relay, &phone, &mut empty, &mut sync, first);
+    assert!(
+        answers
+            .iter()
+            .any(|m| matches!(m, Message::DocUnavailable { .. })),
+        "{answers:?}"
+    );
+    assert!(!relay.hub.is_loaded(&missing));
+}
