@@ -125,6 +125,16 @@ pub struct Config {
     #[arg(long, env = "LIFEOS_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
     pub max_body_bytes: usize,
 
+    /// REST API requests (data, export, audit, me) one account may make per
+    /// minute; beyond it the relay answers 429 with `Retry-After`.
+    #[arg(long, env = "LIFEOS_API_RATE_PER_USER", default_value_t = 600, value_parser = clap::value_parser!(u32).range(1..))]
+    pub api_rate_per_user: u32,
+
+    /// REST API requests one client address may make per minute, whoever
+    /// is signed in (or not).
+    #[arg(long, env = "LIFEOS_API_RATE_PER_IP", default_value_t = 1200, value_parser = clap::value_parser!(u32).range(1..))]
+    pub api_rate_per_ip: u32,
+
     /// Messages queued for one sync connection before it counts as too slow
     /// and is disconnected (it reconnects and catches up).
     #[arg(long, env = "LIFEOS_SEND_QUEUE", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]

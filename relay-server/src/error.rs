@@ -42,7 +42,7 @@ pub enum ApiError {
     #[error("{field}: {detail}")]
     Unprocessable {
         /// The field, as named in the request.
-        field: &'static str,
+        field: std::borrow::Cow<'static, str>,
         /// Why.
         detail: String,
     },
@@ -73,7 +73,7 @@ struct Problem<'a> {
     detail: String,
     /// For 422: the request field that is invalid.
     #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<&'static str>,
+    field: Option<&'a str>,
 }
 
 impl ApiError {
@@ -126,7 +126,7 @@ impl IntoResponse for ApiError {
             status: status.as_u16(),
             detail,
             field: match &self {
-                ApiError::Unprocessable { field, .. } => Some(field),
+                ApiError::Unprocessable { field, .. } => Some(field.as_ref()),
                 _ => None,
             },
         };

@@ -12,6 +12,7 @@ mod me;
 mod request_id;
 mod reset;
 mod sync;
+mod write;
 
 use std::sync::Arc;
 
@@ -36,6 +37,8 @@ pub struct AppState {
     pub credentials: Arc<Credentials>,
     /// Login and password-reset attempt counters.
     pub login_limits: Arc<LoginLimits>,
+    /// REST API request counters.
+    pub api_limits: Arc<ApiLimits>,
     /// Where mail goes.
     pub mailer: Arc<crate::mail::Mailer>,
     /// The live sync service.
@@ -83,16 +86,80 @@ impl Default for LoginLimits {
     }
 }
 
+/// REST API requests per minute, per account and per client address
+/// (`LIFEOS_API_RATE_PER_USER`, `LIFEOS_API_RATE_PER_IP`).
+pub struct ApiLimits {
+    /// Per account.
+    pub per_user: crate::limits::Limiter,
+    /// Per client address.
+    pub per_ip: crate::limits::Limiter,
+}
+
+impl ApiLimits {
+    /// The limits `config` sets.
+    pub fn from_config(config: &Config) -> Self {
+        use crate::limits::{Limit, Limiter};
+        let minute = std::time::Duration::from_secs(60);
+        ApiLimits {
+            per_user: Limiter::new(Limit {
+                attempts: config.api_rate_per_user,
+                window: minute,
+            }),
+            per_ip: Limiter::new(Limit {
+                attempts: config.api_rate_per_ip,
+                window: minute,
+            }),
+        }
+    }
+}
+
+/// Counts a REST API request against its address and, when it carries a
+/// valid token, its account: 429 with `Retry-After` over either limit.
+async fn rate_limit(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    axum::extract::ConnectInfo(client): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let now = std::time::Instant::now();
+    let limits = &state.api_limits;
+    let mut verdict = limits.per_ip.attempt(&[client.ip().to_string()], now);
+    if let Some(claims) =
+        extract::bearer(request.headers()).and_then(|t| state.credentials.verify(t))
+    {
+        let user = limits.per_user.attempt(&[claims.user.to_string()], now);
+        verdict = match (verdict, user) {
+            (Err(a), Err(b)) => Err(a.max(b)),
+            (Err(a), _) | (_, Err(a)) => Err(a),
+            _ => Ok(()),
+        };
+    }
+    match verdict {
+        Ok(()) => next.run(request).await,
+        Err(wait) => ApiError::TooManyRequests(wait.as_secs().max(1)).into_response(),
+    }
+}
+
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(features::router())
         .merge(auth::router())
-        .merge(me::router())
-        .merge(audit::router())
-        .merge(export::router())
-        .merge(data::router())
+        .merge(
+            // The REST API that scripts and tools call: rate limited.
+            Router::new()
+                .merge(me::router())
+                .merge(audit::router())
+                .merge(export::router())
+                .merge(data::router())
+                .merge(write::router())
+                .route_layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    rate_limit,
+                )),
+        )
         .merge(reset::router())
         .merge(sync::router())
         // Everything else: the web app's files (GET and HEAD), else 404.

@@ -47,6 +47,7 @@ pub async fn build(config: Config, features: Features) -> Result<AppState, Start
     spawn_audit_pruning(store.clone(), config.audit_retention_days);
     let sync = sync::SyncHandle::spawn(store.clone(), sync::SyncSettings::from_config(&config));
     let web = web::WebApp::load(&config.web_dir)?;
+    let api_limits = Arc::new(http::ApiLimits::from_config(&config));
     Ok(AppState {
         sync,
         web: Arc::new(web),
@@ -55,6 +56,7 @@ pub async fn build(config: Config, features: Features) -> Result<AppState, Start
         store,
         credentials: Arc::new(credentials),
         login_limits: Arc::new(http::LoginLimits::default()),
+        api_limits,
         mailer: Arc::new(mailer),
     })
 }

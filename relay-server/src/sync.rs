@@ -101,6 +101,31 @@ pub enum JoinError {
     ShuttingDown,
 }
 
+/// Why the relay could not apply its own edit of a document (the REST API's writes).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EditError {
+    /// The document belongs to another account.
+    #[error("the document belongs to another account")]
+    NotOwner,
+    /// The changes do not apply to the document.
+    #[error("the changes do not apply: {0}")]
+    Rejected(String),
+    /// The stored document does not load.
+    #[error("the stored document does not load")]
+    Corrupt,
+    /// The relay is stopping.
+    #[error("relay shutting down")]
+    ShuttingDown,
+}
+
+/// Changes the REST API made to one of `user`'s documents.
+pub(crate) struct Edit {
+    pub user: Uuid,
+    pub document: lifeos_core::DocumentId,
+    pub changes: Vec<automerge::Change>,
+    pub reply: oneshot::Sender<Result<(), EditError>>,
+}
+
 /// A connection that completed the handshake.
 pub(crate) struct Joined {
     pub conn: ConnId,
@@ -127,6 +152,7 @@ pub(crate) enum Command {
         peer: PeerId,
     },
     CloseUser(Uuid),
+    Edit(Edit),
     Stats(oneshot::Sender<SyncStats>),
     Shutdown(oneshot::Sender<()>),
     Internal(actor::Internal),
@@ -176,6 +202,30 @@ impl SyncHandle {
     /// Closes every live sync connection of `user` (its sessions ended).
     pub async fn close_user(&self, user: Uuid) {
         let _ = self.commands.send(Command::CloseUser(user)).await;
+    }
+
+    /// Applies `changes` (made by the REST API on `user`'s data, on the
+    /// relay's own actor) to `document` like a device's changes: stored
+    /// first, then advertised to the user's connected devices. Returns once
+    /// they are stored. A document nobody stored is created for `user`.
+    pub async fn edit(
+        &self,
+        user: Uuid,
+        document: lifeos_core::DocumentId,
+        changes: Vec<automerge::Change>,
+    ) -> Result<(), EditError> {
+        let (reply, answer) = oneshot::channel();
+        let edit = Edit {
+            user,
+            document,
+            changes,
+            reply,
+        };
+        self.commands
+            .send(Command::Edit(edit))
+            .await
+            .map_err(|_| EditError::ShuttingDown)?;
+        answer.await.unwrap_or(Err(EditError::ShuttingDown))
     }
 
     /// Counts, for health output and tests.

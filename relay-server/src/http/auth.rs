@@ -83,12 +83,12 @@ async fn register(
         ));
     }
     let email = normalize_email(&body.email).ok_or(ApiError::Unprocessable {
-        field: "email",
+        field: "email".into(),
         detail: "not a valid email address".into(),
     })?;
     if let Some(problem) = password_problem(&body.password) {
         return Err(ApiError::Unprocessable {
-            field: "password",
+            field: "password".into(),
             detail: problem,
         });
     }
@@ -269,7 +269,7 @@ async fn change_password(
     password_attempt(&state, &key, client)?;
     if let Some(problem) = password_problem(&body.new_password) {
         return Err(ApiError::Unprocessable {
-            field: "new_password",
+            field: "new_password".into(),
             detail: problem,
         });
     }
@@ -293,7 +293,7 @@ async fn change_password(
         )
         .await?;
         return Err(ApiError::Unprocessable {
-            field: "current_password",
+            field: "current_password".into(),
             detail: "the current password is wrong".into(),
         });
     };

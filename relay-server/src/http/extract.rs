@@ -28,6 +28,26 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
             {
                 Err(ApiError::PayloadTooLarge)
             }
+            // Well-formed JSON of the wrong shape (a missing or unknown
+            // field, a wrong type): axum's text starts with the field's path.
+            Err(JsonRejection::JsonDataError(e)) => {
+                let text = e.body_text();
+                let detail = text
+                    .strip_prefix("Failed to deserialize the JSON body into the target type: ")
+                    .unwrap_or(&text)
+                    .to_string();
+                let field = detail
+                    .split_once(": ")
+                    .map(|(path, _)| path)
+                    .filter(|p| !p.contains(' '))
+                    .or_else(|| detail.split('`').nth(1))
+                    .unwrap_or("body")
+                    .to_string();
+                Err(ApiError::Unprocessable {
+                    field: field.into(),
+                    detail,
+                })
+            }
             Err(e) => Err(ApiError::BadRequest(e.body_text())),
         }
     }

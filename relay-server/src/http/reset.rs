@@ -111,7 +111,7 @@ async fn confirm(
 ) -> Result<StatusCode, ApiError> {
     if let Some(problem) = password_problem(&body.new_password) {
         return Err(ApiError::Unprocessable {
-            field: "new_password",
+            field: "new_password".into(),
             detail: problem,
         });
     }

@@ -10,7 +10,9 @@ use lifeos_core::sync::{
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use super::{CloseReason, Command, ConnId, JoinError, Joined, SyncSettings, SyncStats};
+use super::{
+    CloseReason, Command, ConnId, Edit, EditError, JoinError, Joined, SyncSettings, SyncStats,
+};
 use crate::storage::{Appended, DocumentStore, Storage, StorageError, Store, StoredDocument};
 
 /// Results of the actor's own background tasks.
@@ -76,6 +78,12 @@ struct Connection {
     closer: oneshot::Sender<CloseReason>,
 }
 
+type EditReply = oneshot::Sender<Result<(), EditError>>;
+
+/// An applied edit waiting for storage: the document's heads once its
+/// changes are stored (`None`: once nothing is left to store), and whom to tell.
+type StoredWaiter = (Option<Vec<automerge::ChangeHash>>, EditReply);
+
 /// Appends of one document: at most one in flight; the rest wait and go together.
 #[derive(Default)]
 struct Writes {
@@ -100,6 +108,11 @@ struct Actor {
     /// being compacted: compacted once more when the running one ends.
     compact_again: HashSet<DocumentId>,
     last_used: HashMap<DocumentId, Instant>,
+    /// The REST API's edits waiting for their document's owner or load.
+    edits: HashMap<DocumentId, Vec<Edit>>,
+    /// Applied edits waiting for storage: the document's heads once stored
+    /// (`None`: until nothing is left to store), and whom to tell.
+    stored_waiters: HashMap<DocumentId, Vec<StoredWaiter>>,
     /// Set once shutdown began: no new connections or messages.
     stopping: bool,
     shutdown: Option<oneshot::Sender<()>>,
@@ -124,6 +137,8 @@ pub(super) fn spawn(
         compacting: HashSet::new(),
         compact_again: HashSet::new(),
         last_used: HashMap::new(),
+        edits: HashMap::new(),
+        stored_waiters: HashMap::new(),
         stopping: false,
         shutdown: None,
     };
@@ -217,6 +232,151 @@ impl Actor {
                 self.shutdown = Some(done);
             }
             Command::Internal(internal) => self.internal(internal),
+            Command::Edit(edit) => {
+                if self.stopping {
+                    let _ = edit.reply.send(Err(EditError::ShuttingDown));
+                    return;
+                }
+                let document = edit.document;
+                self.edits.entry(document).or_default().push(edit);
+                self.run_edits(document);
+            }
+        }
+    }
+
+    /// Applies the waiting edits of `document` once its owner is known and
+    /// it is loaded, asking for whichever is missing.
+    fn run_edits(&mut self, document: DocumentId) {
+        let Some(waiting) = self.edits.remove(&document) else {
+            return;
+        };
+        self.last_used.insert(document, Instant::now());
+        let mut later = Vec::new();
+        for edit in waiting {
+            match self.hub.authorizer_mut().owners.get(&document).copied() {
+                None => {
+                    later.push(edit);
+                    continue;
+                }
+                Some(Owner::User(owner)) if owner != edit.user => {
+                    let _ = edit.reply.send(Err(EditError::NotOwner));
+                    continue;
+                }
+                Some(Owner::Nobody) => {
+                    // Claimed for the editor, as a device's first `sync` claims it.
+                    self.hub
+                        .authorizer_mut()
+                        .owners
+                        .insert(document, Owner::User(edit.user));
+                }
+                Some(Owner::User(_)) => {}
+            }
+            if !self.hub.is_ready(&document) {
+                later.push(edit);
+                continue;
+            }
+            self.apply_edit(edit);
+        }
+        if later.is_empty() {
+            return;
+        }
+        self.edits.insert(document, later);
+        if !self.hub.authorizer_mut().owners.contains_key(&document) {
+            if let std::collections::hash_map::Entry::Vacant(pending) =
+                self.resolving.entry(document)
+            {
+                pending.insert(Vec::new());
+                let store = self.store.clone();
+                self.spawn(async move {
+                    let result = store.document_owner(document).await;
+                    Internal::OwnerResolved { document, result }
+                });
+            }
+        } else {
+            let outputs = self.hub.open_for_edit(document);
+            self.process(outputs);
+        }
+    }
+
+    fn apply_edit(&mut self, edit: Edit) {
+        let Edit {
+            user,
+            document,
+            changes,
+            reply,
+        } = edit;
+        let hashes: Vec<automerge::ChangeHash> = changes.iter().map(|c| c.hash()).collect();
+        let edited = self.hub.edit(document, |doc| {
+            doc.apply_changes(changes).map_err(|e| e.to_string())?;
+            // Automerge queues, silently, changes whose dependencies it lacks.
+            if hashes.iter().all(|h| doc.get_change_by_hash(h).is_some()) {
+                Ok(())
+            } else {
+                Err("they depend on changes the relay does not have".to_string())
+            }
+        });
+        let Some((applied, outputs)) = edited else {
+            let _ = reply.send(Err(EditError::Corrupt));
+            return;
+        };
+        let heads = outputs.iter().find_map(|o| match o {
+            HubOutput::Persist { request, .. } => Some(request.heads.clone()),
+            _ => None,
+        });
+        if heads.is_some() {
+            // The first append of a document made here creates it for the
+            // editor; storage refuses it if another account owns the id.
+            self.writes.entry(document).or_default().creator = Some(user);
+        }
+        if let Err(e) = applied {
+            tracing::error!(%document, error = %e, "sync: the REST API's changes do not apply");
+            let _ = reply.send(Err(EditError::Rejected(e)));
+            self.process(outputs);
+            return;
+        }
+        self.stored_waiters
+            .entry(document)
+            .or_default()
+            .push((heads, reply));
+        self.process(outputs);
+        // Nothing new to store (the changes were here already) and nothing in flight.
+        if !self.writes.contains_key(&document) {
+            self.release_waiters(document, &[], true);
+        }
+    }
+
+    /// Tells the edits whose changes are stored: those whose heads are among
+    /// `stored`, and, when nothing is left to store, every one.
+    fn release_waiters(
+        &mut self,
+        document: DocumentId,
+        stored: &[Vec<automerge::ChangeHash>],
+        drained: bool,
+    ) {
+        let Some(waiters) = self.stored_waiters.remove(&document) else {
+            return;
+        };
+        let mut left = Vec::new();
+        for (heads, reply) in waiters {
+            let done = drained || heads.as_ref().is_some_and(|h| stored.contains(h));
+            if done {
+                let _ = reply.send(Ok(()));
+            } else {
+                left.push((heads, reply));
+            }
+        }
+        if !left.is_empty() {
+            self.stored_waiters.insert(document, left);
+        }
+    }
+
+    /// Refuses every edit of `document`, waiting or applied.
+    fn fail_edits(&mut self, document: DocumentId, error: EditError) {
+        for edit in self.edits.remove(&document).unwrap_or_default() {
+            let _ = edit.reply.send(Err(error.clone()));
+        }
+        for (_, reply) in self.stored_waiters.remove(&document).unwrap_or_default() {
+            let _ = reply.send(Err(error.clone()));
         }
     }
 
@@ -427,6 +587,7 @@ impl Actor {
                         self.route(user, &peer, message);
                     }
                 }
+                self.run_edits(document);
             }
             Internal::RetryLoad(document) => {
                 if self.hub.is_loaded(&document) {
@@ -445,9 +606,13 @@ impl Actor {
                     let logged = stored.as_ref().map_or(0, |s| s.changes.len());
                     let bytes = stored.as_ref().and_then(StoredDocument::bytes);
                     match self.hub.loaded(document, bytes.as_deref()) {
-                        Ok(outputs) => self.process(outputs),
+                        Ok(outputs) => {
+                            self.process(outputs);
+                            self.run_edits(document);
+                        }
                         Err(e) => {
-                            tracing::error!(%document, error = %e, "sync: stored document does not load")
+                            tracing::error!(%document, error = %e, "sync: stored document does not load");
+                            self.fail_edits(document, EditError::Corrupt);
                         }
                     }
                     if i64::try_from(logged).unwrap_or(i64::MAX) >= self.settings.compact_after {
@@ -533,6 +698,8 @@ impl Actor {
                         }
                     });
                 }
+                let stored: Vec<Vec<automerge::ChangeHash>> =
+                    batch.iter().map(|r| r.heads.clone()).collect();
                 for request in batch {
                     let outputs = self.hub.committed(document, request.ticket);
                     self.process(outputs);
@@ -541,6 +708,8 @@ impl Actor {
                     self.compact(document);
                 }
                 self.start_write(document);
+                let drained = !self.writes.contains_key(&document);
+                self.release_waiters(document, &stored, drained);
             }
             Err(StorageError::NotOwner) => {
                 // Another relay on the same database stored this id for another
@@ -548,6 +717,7 @@ impl Actor {
                 // peers start over (they will get doc-unavailable).
                 tracing::warn!(%document, "sync: document claimed by another user elsewhere");
                 self.writes.remove(&document);
+                self.fail_edits(document, EditError::NotOwner);
                 self.hub.authorizer_mut().owners.remove(&document);
                 for peer in self.hub.evict(&document) {
                     self.close(&peer, CloseReason::Protocol);
@@ -599,7 +769,10 @@ impl Actor {
             .map(|(d, _)| *d)
             .collect();
         for document in stale {
-            if self.writes.contains_key(&document) || self.resolving.contains_key(&document) {
+            if self.writes.contains_key(&document)
+                || self.resolving.contains_key(&document)
+                || self.edits.contains_key(&document)
+            {
                 continue;
             }
             let gone = !self.hub.is_loaded(&document) || self.hub.unload_if_idle(&document);

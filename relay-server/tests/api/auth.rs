@@ -121,7 +121,16 @@ async fn registration_rules(backend: Backend) {
         413,
     )
     .await;
-    problem(app.post("/api/v1/auth/register", json!({ "email": "e@example.com", "password": "a long enough password", "admin": true })).await, 400).await;
+    // Well-formed JSON of the wrong shape is 422 naming the field, like a broken rule.
+    let unknown = problem(app.post("/api/v1/auth/register", json!({ "email": "e@example.com", "password": "a long enough password", "admin": true })).await, 422).await;
+    assert_eq!(unknown["field"], "admin");
+    let missing = problem(
+        app.post("/api/v1/auth/register", json!({ "email": "e@example.com" }))
+            .await,
+        422,
+    )
+    .await;
+    assert_eq!(missing["field"], "password");
 }
 both_backends!(registration_rules_hold, super::registration_rules);
 

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::both_backends;
 use crate::device::Device;
-use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_configured};
 
 /// The time, one millisecond further on each call: entities made one after
 /// the other get ids (UUIDv7) in that order, as a person's would.
@@ -591,6 +591,59 @@ async fn expenses_and_the_monthly_report(backend: Backend) {
     .await;
 }
 
+async fn the_api_is_rate_limited_per_account_and_per_address(backend: Backend) {
+    let app = spawn_app_configured(backend, Default::default(), |c| {
+        c.api_rate_per_user = 5;
+        c.api_rate_per_ip = 8;
+    })
+    .await;
+    let a = app.register("a@example.com").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let b = app.register("b@example.com").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for _ in 0..5 {
+        assert_eq!(app.get_with("/api/v1/tasks", &a).await.status(), 200);
+    }
+    // The account's sixth request in the minute.
+    let r = app.get_with("/api/v1/export", &a).await;
+    assert_eq!(r.status(), 429);
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    // Another account from the same address: the address has made 6 of its 8.
+    assert_eq!(app.get_with("/api/v1/habits", &b).await.status(), 200);
+    assert_eq!(app.get_with("/api/v1/me", &b).await.status(), 200);
+    assert_eq!(app.get_with("/api/v1/audit", &b).await.status(), 429);
+    let anonymous = app
+        .client
+        .get(app.url("/api/v1/tasks"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        anonymous.status(),
+        429,
+        "without a token, the address still counts"
+    );
+    // Signing in is not this limiter's business (it has its own).
+    assert_eq!(
+        app.login("b@example.com").await["user"]["email"],
+        "b@example.com"
+    );
+}
+
 both_backends!(tasks, super::tasks_filter_and_page);
+both_backends!(
+    rate_limits,
+    super::the_api_is_rate_limited_per_account_and_per_address
+);
 both_backends!(today_and_habits, super::today_habits_and_checkins);
 both_backends!(expenses_and_report, super::expenses_and_the_monthly_report);

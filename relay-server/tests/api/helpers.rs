@@ -183,6 +183,8 @@ pub fn spawn_config(dir: &std::path::Path) -> Config {
         log_format: LogFormat::Text,
         max_frame_bytes: lifeos_core::sync::DEFAULT_MAX_FRAME,
         max_body_bytes: 64 * 1024,
+        api_rate_per_user: 600,
+        api_rate_per_ip: 1200,
         send_queue: 1024,
         ping_secs: 30,
         doc_idle_secs: 300,

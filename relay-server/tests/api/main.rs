@@ -17,3 +17,4 @@ mod reset;
 mod sessions;
 mod sync;
 mod web;
+mod write;

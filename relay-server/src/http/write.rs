@@ -1,0 +1,447 @@
+//! The user's data, written: `POST /api/v1/tasks`, `PATCH /api/v1/tasks/{id}`,
+//! `POST /api/v1/habits/{id}/checkins`, `POST /api/v1/expenses`.
+//!
+//! A write reads the caller's documents from storage, makes the edit with
+//! `lifeos-core` (the same rules as the app: validation, recurrence, which
+//! document an entity goes to), and hands the resulting Automerge changes to
+//! the sync actor, which applies them to its copy of each document, stores
+//! them and only then advertises them to the user's connected devices
+//! ([`crate::sync::SyncHandle::edit`]). The answer comes once every change is
+//! stored. Concurrent edits from devices or other requests merge like any
+//! two devices' edits.
+
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{patch, post};
+use axum::{Json, Router};
+use lifeos_core::finance::NewExpense;
+use lifeos_core::habits::CheckInState;
+use lifeos_core::tasks::{NewTask, Recurrence, Status, TaskPatch};
+use lifeos_core::time::{Date, Month, Timestamp, parse_date};
+use lifeos_core::{Currency, DocumentId, EntityId, Money, UserData};
+use serde::{Deserialize, Deserializer};
+use uuid::Uuid;
+
+use super::AppState;
+use super::extract::{CurrentUser, JsonBody};
+use crate::api::export::user_today;
+use crate::api::model::{CheckInOut, ExpenseOut, TaskOut};
+use crate::api::source::{Opened, Source, SourceError, StoreSource};
+use crate::error::ApiError;
+use crate::sync::EditError;
+
+/// How long a write waits for storage before answering 503 (its changes
+/// may still be stored later: the relay keeps retrying, like for devices).
+const STORE_WAIT: Duration = Duration::from_secs(10);
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/tasks", post(create_task))
+        .route("/api/v1/tasks/{id}", patch(update_task))
+        .route("/api/v1/habits/{id}/checkins", post(check_in))
+        .route("/api/v1/expenses", post(create_expense))
+}
+
+/// `null` and absent told apart: absent is `None`, `null` is `Some(None)`.
+fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+fn now() -> Timestamp {
+    Timestamp::from_millis(super::auth::now_millis())
+}
+
+/// `lifeos-core`'s verdicts in HTTP terms: a broken rule is 422 naming the
+/// field, an unknown entity 404.
+fn rule(e: lifeos_core::Error) -> ApiError {
+    match e {
+        lifeos_core::Error::Invalid { field, reason } => ApiError::Unprocessable {
+            field: field.into(),
+            detail: reason,
+        },
+        lifeos_core::Error::NotFound { .. } => ApiError::NotFound,
+        other => ApiError::Internal(format!("editing a user's data: {other}")),
+    }
+}
+
+fn field(field: &'static str, detail: impl Into<String>) -> ApiError {
+    ApiError::Unprocessable {
+        field: field.into(),
+        detail: detail.into(),
+    }
+}
+
+fn date(name: &'static str, v: Option<&str>) -> Result<Option<Date>, ApiError> {
+    v.map(|s| parse_date(name, s).map_err(rule)).transpose()
+}
+
+fn entity(name: &'static str, v: &str) -> Result<EntityId, ApiError> {
+    v.parse()
+        .map_err(|_| field(name, format!("{v:?} is not an id")))
+}
+
+fn recurrence(v: &str) -> Result<Recurrence, ApiError> {
+    v.parse::<Recurrence>().map_err(rule)
+}
+
+fn status(v: &str) -> Result<Status, ApiError> {
+    Status::parse(v).map_err(rule)
+}
+
+/// Runs `edit` on the caller's data on a blocking thread, then has every
+/// change it made stored and synced; answers with what `edit` returned.
+/// A user whose devices never synced gets their documents created.
+async fn write<T: Send + 'static>(
+    state: &AppState,
+    user: Uuid,
+    edit: impl FnOnce(&StoreSource, &mut Opened, Date) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let source = StoreSource::new(state.store.clone(), user, tokio::runtime::Handle::current());
+    let (value, changes) = tokio::task::spawn_blocking(move || {
+        let now = now();
+        let (mut opened, before) = match source.open() {
+            Ok(Some(mut opened)) => {
+                let before = opened.data.heads();
+                (opened, before)
+            }
+            // Every document is new, its creation included in the changes.
+            Ok(None) => {
+                let data = UserData::create(DocumentId::root_of_user(&user), now).map_err(rule)?;
+                let opened = Opened {
+                    data,
+                    ledgers: Default::default(),
+                };
+                (opened, Default::default())
+            }
+            Err(SourceError::Storage(e)) => return Err(e.into()),
+            Err(corrupt) => return Err(ApiError::Internal(corrupt.to_string())),
+        };
+        let today = user_today(&opened.data.settings().map_err(rule)?, now);
+        let value = edit(&source, &mut opened, today)?;
+        let root = opened.data.root_id();
+        let mut changes: Vec<(DocumentId, Vec<automerge::Change>)> = Vec::new();
+        for (id, doc) in opened.data.documents_mut() {
+            let since = before.get(&id).cloned().unwrap_or_default();
+            let made: Vec<automerge::Change> = doc.automerge_mut().get_changes(&since);
+            if !made.is_empty() {
+                changes.push((id, made));
+            }
+        }
+        // The root last: when it lists a new document, the document is there.
+        changes.sort_by_key(|(id, _)| *id == root);
+        Ok((value, changes))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("a write task failed: {e}")))??;
+    for (document, made) in changes {
+        match tokio::time::timeout(STORE_WAIT, state.sync.edit(user, document, made)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(EditError::NotOwner)) => return Err(ApiError::NotFound),
+            Ok(Err(EditError::ShuttingDown)) | Err(_) => return Err(ApiError::Unavailable),
+            Ok(Err(e)) => return Err(ApiError::Internal(format!("{document}: {e}"))),
+        }
+    }
+    Ok(value)
+}
+
+fn created<T: serde::Serialize>(location: String, body: T) -> Response {
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    response
+}
+
+/// A new task.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TaskIn {
+    title: String,
+    status: Option<String>,
+    notes: Option<String>,
+    project_id: Option<String>,
+    contexts: Option<Vec<String>>,
+    checklist: Option<Vec<String>>,
+    due: Option<String>,
+    scheduled: Option<String>,
+    recurrence: Option<String>,
+    important: Option<bool>,
+    urgent: Option<bool>,
+}
+
+fn check_project(data: &UserData, project: Option<EntityId>) -> Result<(), ApiError> {
+    if let Some(p) = project
+        && !data.projects().map_err(rule)?.iter().any(|x| x.id == p)
+    {
+        return Err(field("project_id", "no such project"));
+    }
+    Ok(())
+}
+
+/// `POST /api/v1/tasks`: 201 with the task.
+async fn create_task(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    JsonBody(input): JsonBody<TaskIn>,
+) -> Result<Response, ApiError> {
+    let new = NewTask {
+        title: input.title,
+        status: input.status.as_deref().map(status).transpose()?,
+        notes: input.notes.unwrap_or_default(),
+        project: input
+            .project_id
+            .as_deref()
+            .map(|p| entity("project_id", p))
+            .transpose()?,
+        contexts: input.contexts.unwrap_or_default(),
+        checklist: input.checklist.unwrap_or_default(),
+        due: date("due", input.due.as_deref())?,
+        scheduled: date("scheduled", input.scheduled.as_deref())?,
+        recurrence: input.recurrence.as_deref().map(recurrence).transpose()?,
+        important: input.important.unwrap_or(false),
+        urgent: input.urgent.unwrap_or(false),
+    };
+    let task = write(&state, user.id, move |_, opened, today| {
+        let data = &mut opened.data;
+        check_project(data, new.project)?;
+        let id = data.add_task(now(), new).map_err(rule)?;
+        let horizon = data.settings().map_err(rule)?.urgent_within_days;
+        Ok(TaskOut::new(&data.task(id).map_err(rule)?, today, horizon))
+    })
+    .await?;
+    Ok(created(format!("/api/v1/tasks/{}", task.id), task))
+}
+
+/// Changes to a task; absent fields stay, `null` clears.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TaskPatchIn {
+    title: Option<String>,
+    status: Option<String>,
+    notes: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    project_id: Option<Option<String>>,
+    /// The whole set of contexts.
+    contexts: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    due: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    scheduled: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    recurrence: Option<Option<String>>,
+    important: Option<bool>,
+    urgent: Option<bool>,
+}
+
+/// `PATCH /api/v1/tasks/{id}`: 200 with the task. `"status":"done"`
+/// completes it the way the app does: a repeating task moves on to its next
+/// occurrence (and stays open); another status reopens a done task.
+async fn update_task(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<TaskPatchIn>,
+) -> Result<Json<TaskOut>, ApiError> {
+    let id: EntityId = id.parse().map_err(|_| ApiError::NotFound)?;
+    let new_status = input.status.as_deref().map(status).transpose()?;
+    let project = match input.project_id {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(p)) => Some(Some(entity("project_id", &p)?)),
+    };
+    let due = match input.due {
+        None => None,
+        Some(v) => Some(date("due", v.as_deref())?),
+    };
+    let scheduled = match input.scheduled {
+        None => None,
+        Some(v) => Some(date("scheduled", v.as_deref())?),
+    };
+    let repeat = match input.recurrence {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(r)) => Some(Some(recurrence(&r)?)),
+    };
+    let task = write(&state, user.id, move |_, opened, today| {
+        let data = &mut opened.data;
+        let current = data.task(id).map_err(rule)?;
+        if let Some(Some(p)) = project {
+            check_project(data, Some(p))?;
+        }
+        let (add_contexts, remove_contexts) = match input.contexts {
+            None => (Vec::new(), Vec::new()),
+            Some(wanted) => {
+                let wanted: Vec<String> = wanted
+                    .iter()
+                    .map(|c| c.trim().trim_start_matches('@').to_lowercase())
+                    .collect();
+                let remove = current
+                    .contexts
+                    .iter()
+                    .filter(|c| !wanted.contains(c))
+                    .cloned()
+                    .collect();
+                (wanted, remove)
+            }
+        };
+        let plain_status = new_status.filter(|s| {
+            *s != Status::Done && current.status != Status::Done && *s != current.status
+        });
+        let patch = TaskPatch {
+            title: input.title,
+            status: plain_status,
+            notes: input.notes,
+            project,
+            add_contexts,
+            remove_contexts,
+            due,
+            scheduled,
+            recurrence: repeat,
+            important: input.important,
+            urgent: input.urgent,
+        };
+        if patch != TaskPatch::default() {
+            data.update_task(now(), id, patch).map_err(rule)?;
+        }
+        match new_status {
+            Some(Status::Done) if current.status != Status::Done => {
+                data.complete_task(now(), id, today).map_err(rule)?;
+            }
+            Some(s) if s != Status::Done && current.status == Status::Done => {
+                data.reopen_task(now(), id, s).map_err(rule)?;
+            }
+            _ => {}
+        }
+        let horizon = data.settings().map_err(rule)?.urgent_within_days;
+        Ok(TaskOut::new(&data.task(id).map_err(rule)?, today, horizon))
+    })
+    .await?;
+    Ok(Json(task))
+}
+
+/// A day's check-in of a habit.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckInIn {
+    /// Default: the user's today.
+    date: Option<String>,
+    /// `done`, `skipped` or `value`.
+    state: String,
+    /// For `value`.
+    value: Option<f64>,
+    note: Option<String>,
+}
+
+/// `POST /api/v1/habits/{id}/checkins`: sets the day's check-in (one per
+/// habit and day: posting again for that day replaces it); 200 with it.
+async fn check_in(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<CheckInIn>,
+) -> Result<Json<CheckInOut>, ApiError> {
+    let id: EntityId = id.parse().map_err(|_| ApiError::NotFound)?;
+    let day = date("date", input.date.as_deref())?;
+    let checkin_state = match (input.state.as_str(), input.value) {
+        ("done", None) => CheckInState::Done,
+        ("skipped", None) => CheckInState::Skipped,
+        ("value", Some(v)) => CheckInState::Value(v),
+        ("value", None) => return Err(field("value", "a value check-in needs a value")),
+        ("done" | "skipped", Some(_)) => {
+            return Err(field("value", "only a value check-in takes a value"));
+        }
+        (other, _) => {
+            return Err(field(
+                "state",
+                format!("{other:?} is not one of done, skipped, value"),
+            ));
+        }
+    };
+    let out = write(&state, user.id, move |_, opened, today| {
+        let day = day.unwrap_or(today);
+        let checkin = opened
+            .data
+            .check_in(now(), id, day, today, checkin_state, input.note.as_deref())
+            .map_err(rule)?;
+        Ok(CheckInOut::from(&checkin))
+    })
+    .await?;
+    Ok(Json(out))
+}
+
+/// A new expense.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpenseIn {
+    /// A decimal amount as people type it: `12.50` or `12,50`.
+    amount: String,
+    /// ISO 4217; default: the user's currency setting.
+    currency: Option<String>,
+    /// Default: the user's today.
+    date: Option<String>,
+    category_id: Option<String>,
+    payee: Option<String>,
+    note: Option<String>,
+}
+
+/// `POST /api/v1/expenses`: 201 with the expense.
+async fn create_expense(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    JsonBody(input): JsonBody<ExpenseIn>,
+) -> Result<Response, ApiError> {
+    let currency = input
+        .currency
+        .as_deref()
+        .map(|c| {
+            Currency::from_code(c)
+                .map_err(|_| field("currency", format!("{c:?} is not an ISO 4217 code")))
+        })
+        .transpose()?;
+    let day = date("date", input.date.as_deref())?;
+    let category = input
+        .category_id
+        .as_deref()
+        .map(|c| entity("category_id", c))
+        .transpose()?;
+    let expense = write(&state, user.id, move |source, opened, today| {
+        let settings = opened.data.settings().map_err(rule)?;
+        let currency = currency
+            .or(settings.currency)
+            .ok_or_else(|| field("currency", "required: the account has no default currency"))?;
+        let amount = Money::parse(&input.amount, currency).map_err(rule)?;
+        let day = day.unwrap_or(today);
+        // The month's ledger(s), so the expense joins the one that exists.
+        opened
+            .attach_months(source, [Month::of(day)])
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let (id, _) = opened
+            .data
+            .add_expense(
+                now(),
+                NewExpense {
+                    amount,
+                    date: day,
+                    category,
+                    payee: input.payee,
+                    note: input.note,
+                },
+            )
+            .map_err(rule)?;
+        let stored = opened
+            .data
+            .expenses_between(day, day)
+            .map_err(rule)?
+            .into_iter()
+            .find(|e| e.id == id)
+            .ok_or_else(|| ApiError::Internal("the new expense is not in its ledger".into()))?;
+        Ok(ExpenseOut::from(&stored))
+    })
+    .await?;
+    Ok(created(format!("/api/v1/expenses/{}", expense.id), expense))
+}
