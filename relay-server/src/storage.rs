@@ -83,6 +83,29 @@ pub enum RefreshOutcome {
     Invalid,
 }
 
+/// What claiming an idempotency key found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyClaim {
+    /// The key is new (or its earlier request was abandoned): go ahead.
+    Claimed,
+    /// A request with this key is being handled right now.
+    InProgress {
+        /// Whether it is the same request.
+        same_request: bool,
+    },
+    /// A request with this key was answered.
+    Answered {
+        /// Whether it is the same request.
+        same_request: bool,
+        /// The answer's status.
+        status: u16,
+        /// Its `Location` header.
+        location: Option<String>,
+        /// Its JSON body.
+        body: String,
+    },
+}
+
 /// A document as stored: its latest snapshot and the changes logged after it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredDocument {
@@ -283,6 +306,35 @@ pub trait Storage: Send + Sync {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<AuditEvent>, StorageError>> + Send;
 
+    /// Claims `user`'s idempotency `key` for a request whose content hashes
+    /// to `hash`, atomically (two relays racing get one claim). A claim
+    /// still unanswered from before `stale_before` counts as abandoned and is
+    /// taken over; keys of `user` older than `expire_before` are deleted.
+    fn claim_idempotency_key(
+        &self,
+        user: Uuid,
+        key: &str,
+        hash: &[u8],
+        now: i64,
+        stale_before: i64,
+        expire_before: i64,
+    ) -> impl Future<Output = Result<KeyClaim, StorageError>> + Send;
+    /// Keeps the answer to the request that claimed `key`.
+    fn answer_idempotency_key(
+        &self,
+        user: Uuid,
+        key: &str,
+        status: u16,
+        location: Option<&str>,
+        body: &str,
+    ) -> impl Future<Output = Result<(), StorageError>> + Send;
+    /// Gives up a claim whose request changed nothing, so a retry may run.
+    fn release_idempotency_key(
+        &self,
+        user: Uuid,
+        key: &str,
+    ) -> impl Future<Output = Result<(), StorageError>> + Send;
+
     /// Applies the migrations the database has not seen yet (idempotent; safe
     /// when several relays start at once).
     fn migrate(&self) -> impl Future<Output = Result<(), StorageError>> + Send;
@@ -422,6 +474,30 @@ impl Storage for Store {
     }
     async fn prune_audit(&self, before: i64) -> Result<u64, StorageError> {
         delegate!(self, s => s.prune_audit(before))
+    }
+    async fn claim_idempotency_key(
+        &self,
+        user: Uuid,
+        key: &str,
+        hash: &[u8],
+        now: i64,
+        stale_before: i64,
+        expire_before: i64,
+    ) -> Result<KeyClaim, StorageError> {
+        delegate!(self, s => s.claim_idempotency_key(user, key, hash, now, stale_before, expire_before))
+    }
+    async fn answer_idempotency_key(
+        &self,
+        user: Uuid,
+        key: &str,
+        status: u16,
+        location: Option<&str>,
+        body: &str,
+    ) -> Result<(), StorageError> {
+        delegate!(self, s => s.answer_idempotency_key(user, key, status, location, body))
+    }
+    async fn release_idempotency_key(&self, user: Uuid, key: &str) -> Result<(), StorageError> {
+        delegate!(self, s => s.release_idempotency_key(user, key))
     }
     async fn migrate(&self) -> Result<(), StorageError> {
         delegate!(self, s => s.migrate())

@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{patch, post};
 use axum::{Json, Router};
@@ -31,6 +31,7 @@ use crate::api::export::user_today;
 use crate::api::model::{CheckInOut, ExpenseOut, TaskOut};
 use crate::api::source::{Opened, Source, SourceError, StoreSource};
 use crate::error::ApiError;
+use crate::storage::{KeyClaim, Storage};
 use crate::sync::EditError;
 
 /// How long a write waits for storage before answering 503 (its changes
@@ -149,6 +150,121 @@ async fn write<T: Send + 'static>(
     Ok(value)
 }
 
+/// An unanswered claim older than this is taken to be abandoned (its
+/// request died with its relay) and may be taken over by a retry.
+const CLAIM_STALE_MS: i64 = 60_000;
+/// Answers are kept for retries this long.
+const KEY_KEPT_MS: i64 = 24 * 3600 * 1000;
+/// The largest answer kept for a key.
+const ANSWER_LIMIT: usize = 1024 * 1024;
+
+/// Runs a write at most once per `Idempotency-Key`: the first request with
+/// a key claims it and its answer is kept; a retry with the same key and the
+/// same request gets that answer again (with `Idempotent-Replayed: true`),
+/// never a second task or expense. Without the header, `write` just runs.
+/// `fingerprint` identifies the request (method, path, parsed body).
+async fn idempotent(
+    state: &AppState,
+    user: Uuid,
+    headers: &HeaderMap,
+    fingerprint: String,
+    write: impl Future<Output = Result<Response, ApiError>>,
+) -> Result<Response, ApiError> {
+    let Some(key) = headers.get("idempotency-key") else {
+        return write.await;
+    };
+    let key = key
+        .to_str()
+        .ok()
+        .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| {
+            ApiError::BadRequest(
+                "Idempotency-Key: 1 to 255 visible ASCII characters (a UUID is a good key)".into(),
+            )
+        })?
+        .to_string();
+    let hash = {
+        use sha2::Digest;
+        sha2::Sha256::digest(fingerprint.as_bytes()).to_vec()
+    };
+    let now = super::auth::now_millis();
+    let claim = state
+        .store
+        .claim_idempotency_key(
+            user,
+            &key,
+            &hash,
+            now,
+            now - CLAIM_STALE_MS,
+            now - KEY_KEPT_MS,
+        )
+        .await?;
+    let reused = || ApiError::Unprocessable {
+        field: "Idempotency-Key".into(),
+        detail: "this key was used for a different request".into(),
+    };
+    match claim {
+        KeyClaim::Answered {
+            same_request: true,
+            status,
+            location,
+            body,
+        } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            let mut response = (status, body).into_response();
+            let h = response.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            h.insert("idempotent-replayed", HeaderValue::from_static("true"));
+            if let Some(v) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+                h.insert(header::LOCATION, v);
+            }
+            return Ok(response);
+        }
+        KeyClaim::InProgress { same_request: true } => {
+            return Err(ApiError::Conflict(
+                "a request with this Idempotency-Key is still being handled; retry in a moment",
+            ));
+        }
+        KeyClaim::Answered { .. } | KeyClaim::InProgress { .. } => return Err(reused()),
+        KeyClaim::Claimed => {}
+    }
+    match write.await {
+        Ok(response) => {
+            let (parts, body) = response.into_parts();
+            let bytes = axum::body::to_bytes(body, ANSWER_LIMIT)
+                .await
+                .map_err(|e| ApiError::Internal(format!("reading an answer to keep: {e}")))?;
+            let location = parts
+                .headers
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok());
+            let text = String::from_utf8_lossy(&bytes);
+            if let Err(e) = state
+                .store
+                .answer_idempotency_key(user, &key, parts.status.as_u16(), location, &text)
+                .await
+            {
+                // The write happened; a retry now waits for the claim to go stale.
+                tracing::warn!(error = %e, "cannot keep the answer of an idempotent write");
+            }
+            Ok(Response::from_parts(parts, axum::body::Body::from(bytes)))
+        }
+        // The database did not answer: the changes may still be stored, so
+        // the claim stays and a retry waits until it goes stale.
+        Err(ApiError::Unavailable) => Err(ApiError::Unavailable),
+        // Refused: nothing changed, and a corrected retry may use the key.
+        Err(refused) => {
+            if let Err(e) = state.store.release_idempotency_key(user, &key).await {
+                tracing::warn!(error = %e, "cannot release an idempotency key");
+            }
+            Err(refused)
+        }
+    }
+}
+
 fn created<T: serde::Serialize>(location: String, body: T) -> Response {
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {
@@ -158,7 +274,7 @@ fn created<T: serde::Serialize>(location: String, body: T) -> Response {
 }
 
 /// A new task.
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TaskIn {
     title: String,
@@ -187,8 +303,21 @@ fn check_project(data: &UserData, project: Option<EntityId>) -> Result<(), ApiEr
 async fn create_task(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
+    headers: HeaderMap,
     JsonBody(input): JsonBody<TaskIn>,
 ) -> Result<Response, ApiError> {
+    let fingerprint = format!("POST /api/v1/tasks {input:?}");
+    idempotent(
+        &state,
+        user.id,
+        &headers,
+        fingerprint,
+        create_task_now(state.clone(), user.id, input),
+    )
+    .await
+}
+
+async fn create_task_now(state: AppState, user: Uuid, input: TaskIn) -> Result<Response, ApiError> {
     let new = NewTask {
         title: input.title,
         status: input.status.as_deref().map(status).transpose()?,
@@ -206,7 +335,7 @@ async fn create_task(
         important: input.important.unwrap_or(false),
         urgent: input.urgent.unwrap_or(false),
     };
-    let task = write(&state, user.id, move |_, opened, today| {
+    let task = write(&state, user, move |_, opened, today| {
         let data = &mut opened.data;
         check_project(data, new.project)?;
         let id = data.add_task(now(), new).map_err(rule)?;
@@ -218,7 +347,7 @@ async fn create_task(
 }
 
 /// Changes to a task; absent fields stay, `null` clears.
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TaskPatchIn {
     title: Option<String>,
@@ -245,8 +374,26 @@ async fn update_task(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
+    headers: HeaderMap,
     JsonBody(input): JsonBody<TaskPatchIn>,
-) -> Result<Json<TaskOut>, ApiError> {
+) -> Result<Response, ApiError> {
+    let fingerprint = format!("PATCH /api/v1/tasks/{id} {input:?}");
+    idempotent(
+        &state,
+        user.id,
+        &headers,
+        fingerprint,
+        update_task_now(state.clone(), user.id, id, input),
+    )
+    .await
+}
+
+async fn update_task_now(
+    state: AppState,
+    user: Uuid,
+    id: String,
+    input: TaskPatchIn,
+) -> Result<Response, ApiError> {
     let id: EntityId = id.parse().map_err(|_| ApiError::NotFound)?;
     let new_status = input.status.as_deref().map(status).transpose()?;
     let project = match input.project_id {
@@ -267,7 +414,7 @@ async fn update_task(
         Some(None) => Some(None),
         Some(Some(r)) => Some(Some(recurrence(&r)?)),
     };
-    let task = write(&state, user.id, move |_, opened, today| {
+    let task = write(&state, user, move |_, opened, today| {
         let data = &mut opened.data;
         let current = data.task(id).map_err(rule)?;
         if let Some(Some(p)) = project {
@@ -321,11 +468,11 @@ async fn update_task(
         Ok(TaskOut::new(&data.task(id).map_err(rule)?, today, horizon))
     })
     .await?;
-    Ok(Json(task))
+    Ok(Json(task).into_response())
 }
 
 /// A day's check-in of a habit.
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CheckInIn {
     /// Default: the user's today.
@@ -343,8 +490,26 @@ async fn check_in(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
+    headers: HeaderMap,
     JsonBody(input): JsonBody<CheckInIn>,
-) -> Result<Json<CheckInOut>, ApiError> {
+) -> Result<Response, ApiError> {
+    let fingerprint = format!("POST /api/v1/habits/{id}/checkins {input:?}");
+    idempotent(
+        &state,
+        user.id,
+        &headers,
+        fingerprint,
+        check_in_now(state.clone(), user.id, id, input),
+    )
+    .await
+}
+
+async fn check_in_now(
+    state: AppState,
+    user: Uuid,
+    id: String,
+    input: CheckInIn,
+) -> Result<Response, ApiError> {
     let id: EntityId = id.parse().map_err(|_| ApiError::NotFound)?;
     let day = date("date", input.date.as_deref())?;
     let checkin_state = match (input.state.as_str(), input.value) {
@@ -362,7 +527,7 @@ async fn check_in(
             ));
         }
     };
-    let out = write(&state, user.id, move |_, opened, today| {
+    let out = write(&state, user, move |_, opened, today| {
         let day = day.unwrap_or(today);
         let checkin = opened
             .data
@@ -371,11 +536,11 @@ async fn check_in(
         Ok(CheckInOut::from(&checkin))
     })
     .await?;
-    Ok(Json(out))
+    Ok(Json(out).into_response())
 }
 
 /// A new expense.
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ExpenseIn {
     /// A decimal amount as people type it: `12.50` or `12,50`.
@@ -393,7 +558,24 @@ struct ExpenseIn {
 async fn create_expense(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
+    headers: HeaderMap,
     JsonBody(input): JsonBody<ExpenseIn>,
+) -> Result<Response, ApiError> {
+    let fingerprint = format!("POST /api/v1/expenses {input:?}");
+    idempotent(
+        &state,
+        user.id,
+        &headers,
+        fingerprint,
+        create_expense_now(state.clone(), user.id, input),
+    )
+    .await
+}
+
+async fn create_expense_now(
+    state: AppState,
+    user: Uuid,
+    input: ExpenseIn,
 ) -> Result<Response, ApiError> {
     let currency = input
         .currency
@@ -409,7 +591,7 @@ async fn create_expense(
         .as_deref()
         .map(|c| entity("category_id", c))
         .transpose()?;
-    let expense = write(&state, user.id, move |source, opened, today| {
+    let expense = write(&state, user, move |source, opened, today| {
         let settings = opened.data.settings().map_err(rule)?;
         let currency = currency
             .or(settings.currency)

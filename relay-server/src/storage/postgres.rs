@@ -9,8 +9,8 @@ use uuid::Uuid;
 use lifeos_core::DocumentId;
 
 use super::{
-    Appended, AuditEvent, DocumentStore, RefreshOutcome, Storage, StorageError, StoredDocument,
-    UserRecord,
+    Appended, AuditEvent, DocumentStore, KeyClaim, RefreshOutcome, Storage, StorageError,
+    StoredDocument, UserRecord,
 };
 use crate::error::StartupError;
 
@@ -386,6 +386,108 @@ impl Storage for PostgresStore {
             .await
             .map(|r| r.rows_affected())
             .map_err(storage_error)
+    }
+
+    async fn claim_idempotency_key(
+        &self,
+        user: Uuid,
+        key: &str,
+        hash: &[u8],
+        now: i64,
+        stale_before: i64,
+        expire_before: i64,
+    ) -> Result<KeyClaim, StorageError> {
+        let mut tx = self.pool.begin().await.map_err(storage_error)?;
+        sqlx::query("DELETE FROM idempotency_keys WHERE user_id = $1 AND created_at < $2")
+            .bind(user)
+            .bind(expire_before)
+            .execute(&mut *tx)
+            .await
+            .map_err(storage_error)?;
+        let inserted = sqlx::query(
+            "INSERT INTO idempotency_keys (user_id, key, request_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(user)
+        .bind(key)
+        .bind(hash)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(storage_error)?
+        .rows_affected();
+        let claim = if inserted == 1 {
+            KeyClaim::Claimed
+        } else {
+            let (stored, status, location, body, at): (Vec<u8>, Option<i32>, Option<String>, Option<String>, i64) =
+                sqlx::query_as(
+                    "SELECT request_hash, status, location, body, created_at FROM idempotency_keys WHERE user_id = $1 AND key = $2 FOR UPDATE",
+                )
+                .bind(user)
+                .bind(key)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(storage_error)?;
+            match status {
+                None if at < stale_before => {
+                    sqlx::query(
+                        "UPDATE idempotency_keys SET request_hash = $3, created_at = $4 WHERE user_id = $1 AND key = $2",
+                    )
+                    .bind(user)
+                    .bind(key)
+                    .bind(hash)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(storage_error)?;
+                    KeyClaim::Claimed
+                }
+                None => KeyClaim::InProgress {
+                    same_request: stored == hash,
+                },
+                Some(status) => KeyClaim::Answered {
+                    same_request: stored == hash,
+                    status: u16::try_from(status).unwrap_or(500),
+                    location,
+                    body: body.unwrap_or_default(),
+                },
+            }
+        };
+        tx.commit().await.map_err(storage_error)?;
+        Ok(claim)
+    }
+
+    async fn answer_idempotency_key(
+        &self,
+        user: Uuid,
+        key: &str,
+        status: u16,
+        location: Option<&str>,
+        body: &str,
+    ) -> Result<(), StorageError> {
+        sqlx::query(
+            "UPDATE idempotency_keys SET status = $3, location = $4, body = $5 WHERE user_id = $1 AND key = $2",
+        )
+        .bind(user)
+        .bind(key)
+        .bind(i32::from(status))
+        .bind(location)
+        .bind(body)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(storage_error)
+    }
+
+    async fn release_idempotency_key(&self, user: Uuid, key: &str) -> Result<(), StorageError> {
+        sqlx::query(
+            "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND status IS NULL",
+        )
+        .bind(user)
+        .bind(key)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(storage_error)
     }
 
     async fn ping(&self) -> Result<(), StorageError> {

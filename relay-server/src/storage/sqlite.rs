@@ -12,8 +12,8 @@ use uuid::Uuid;
 use lifeos_core::DocumentId;
 
 use super::{
-    Appended, AuditEvent, DocumentStore, RefreshOutcome, Storage, StorageError, StoredDocument,
-    UserRecord,
+    Appended, AuditEvent, DocumentStore, KeyClaim, RefreshOutcome, Storage, StorageError,
+    StoredDocument, UserRecord,
 };
 use crate::error::StartupError;
 
@@ -24,7 +24,14 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../../migrations/sqlite/0002_sessions_documents.sql"),
     ),
+    (
+        3,
+        include_str!("../../../migrations/sqlite/0003_idempotency.sql"),
+    ),
 ];
+
+/// An idempotency key's row: request hash, status, location, body, claimed at.
+type KeyRow = (Vec<u8>, Option<u16>, Option<String>, Option<String>, i64);
 
 /// An SQLite database.
 #[derive(Clone)]
@@ -444,6 +451,104 @@ impl Storage for SqliteStore {
             conn.execute("DELETE FROM audit_events WHERE at < ?1", [before])
                 .map(|n| n as u64)
                 .map_err(storage_error)
+        })
+        .await
+    }
+
+    async fn claim_idempotency_key(
+        &self,
+        user: Uuid,
+        key: &str,
+        hash: &[u8],
+        now: i64,
+        stale_before: i64,
+        expire_before: i64,
+    ) -> Result<KeyClaim, StorageError> {
+        let (user, key, hash) = (user.to_string(), key.to_string(), hash.to_vec());
+        self.with_conn(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(storage_error)?;
+            tx.execute(
+                "DELETE FROM idempotency_keys WHERE user_id = ?1 AND created_at < ?2",
+                (&user, expire_before),
+            )
+            .map_err(storage_error)?;
+            let found: Option<KeyRow> = tx
+                .query_row(
+                    "SELECT request_hash, status, location, body, created_at FROM idempotency_keys WHERE user_id = ?1 AND key = ?2",
+                    (&user, &key),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                )
+                .optional()
+                .map_err(storage_error)?;
+            let claim = match found {
+                None => {
+                    tx.execute(
+                        "INSERT INTO idempotency_keys (user_id, key, request_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+                        (&user, &key, &hash, now),
+                    )
+                    .map_err(storage_error)?;
+                    KeyClaim::Claimed
+                }
+                Some((_, None, _, _, at)) if at < stale_before => {
+                    tx.execute(
+                        "UPDATE idempotency_keys SET request_hash = ?3, created_at = ?4 WHERE user_id = ?1 AND key = ?2",
+                        (&user, &key, &hash, now),
+                    )
+                    .map_err(storage_error)?;
+                    KeyClaim::Claimed
+                }
+                Some((stored, None, _, _, _)) => KeyClaim::InProgress {
+                    same_request: stored == hash,
+                },
+                Some((stored, Some(status), location, body, _)) => KeyClaim::Answered {
+                    same_request: stored == hash,
+                    status,
+                    location,
+                    body: body.unwrap_or_default(),
+                },
+            };
+            tx.commit().map_err(storage_error)?;
+            Ok(claim)
+        })
+        .await
+    }
+
+    async fn answer_idempotency_key(
+        &self,
+        user: Uuid,
+        key: &str,
+        status: u16,
+        location: Option<&str>,
+        body: &str,
+    ) -> Result<(), StorageError> {
+        let (user, key, location, body) = (
+            user.to_string(),
+            key.to_string(),
+            location.map(str::to_string),
+            body.to_string(),
+        );
+        self.with_conn(move |conn| {
+            conn.execute(
+                "UPDATE idempotency_keys SET status = ?3, location = ?4, body = ?5 WHERE user_id = ?1 AND key = ?2",
+                (user, key, status, location, body),
+            )
+            .map(|_| ())
+            .map_err(storage_error)
+        })
+        .await
+    }
+
+    async fn release_idempotency_key(&self, user: Uuid, key: &str) -> Result<(), StorageError> {
+        let (user, key) = (user.to_string(), key.to_string());
+        self.with_conn(move |conn| {
+            conn.execute(
+                "DELETE FROM idempotency_keys WHERE user_id = ?1 AND key = ?2 AND status IS NULL",
+                (user, key),
+            )
+            .map(|_| ())
+            .map_err(storage_error)
         })
         .await
     }

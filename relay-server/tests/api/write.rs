@@ -475,3 +475,175 @@ both_backends!(
     super::an_account_without_documents_gets_them_from_its_first_write
 );
 both_backends!(bad_writes, super::bad_writes_are_refused_clearly);
+
+async fn post_with_key(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    key: &str,
+    body: Value,
+) -> reqwest::Response {
+    app.client
+        .post(app.url(path))
+        .bearer_auth(token)
+        .header("Idempotency-Key", key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn count_titled(app: &TestApp, token: &str, title: &str) -> usize {
+    let page: Value = app
+        .get_with("/api/v1/tasks?limit=200", token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["title"] == title)
+        .count()
+}
+
+async fn retried_writes_happen_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.register("ada@example.com").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let first = post_with_key(
+        &app,
+        "/api/v1/tasks",
+        &token,
+        "key-1",
+        json!({ "title": "Pay rent" }),
+    )
+    .await;
+    assert_eq!(first.status(), 201);
+    let location = first.headers()["location"].to_str().unwrap().to_string();
+    assert!(!first.headers().contains_key("idempotent-replayed"));
+    let first: Value = first.json().await.unwrap();
+    let again = post_with_key(
+        &app,
+        "/api/v1/tasks",
+        &token,
+        "key-1",
+        json!({ "title": "Pay rent" }),
+    )
+    .await;
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.headers()["location"].to_str().unwrap(), location);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again, first, "the same answer");
+    assert_eq!(count_titled(&app, &token, "Pay rent").await, 1);
+
+    // The key with another request: refused, nothing made.
+    let other = post_with_key(
+        &app,
+        "/api/v1/tasks",
+        &token,
+        "key-1",
+        json!({ "title": "Pay rent twice" }),
+    )
+    .await;
+    assert_eq!(other.status(), 422);
+    let problem: Value = other.json().await.unwrap();
+    assert_eq!(problem["field"], "Idempotency-Key");
+    assert_eq!(count_titled(&app, &token, "Pay rent twice").await, 0);
+
+    // Expenses too.
+    for _ in 0..3 {
+        let r = post_with_key(
+            &app,
+            "/api/v1/expenses",
+            &token,
+            "key-2",
+            json!({ "amount": "9.99", "currency": "EUR" }),
+        )
+        .await;
+        assert_eq!(r.status(), 201);
+    }
+    let export: Value = app
+        .get_with("/api/v1/export", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(export["expenses"].as_array().unwrap().len(), 1);
+
+    // Racing retries (a client that timed out and retried at once): one task.
+    let mut racing = Vec::new();
+    for _ in 0..5 {
+        let (app, token) = (&app, &token);
+        racing.push(async move {
+            post_with_key(
+                app,
+                "/api/v1/tasks",
+                token,
+                "key-3",
+                json!({ "title": "Racing" }),
+            )
+            .await
+            .status()
+            .as_u16()
+        });
+    }
+    let statuses = futures_util::future::join_all(racing).await;
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 409),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&201));
+    assert_eq!(count_titled(&app, &token, "Racing").await, 1);
+
+    // A refused write leaves the key free for the corrected request.
+    let bad = post_with_key(
+        &app,
+        "/api/v1/tasks",
+        &token,
+        "key-4",
+        json!({ "title": "" }),
+    )
+    .await;
+    assert_eq!(bad.status(), 422);
+    let fixed = post_with_key(
+        &app,
+        "/api/v1/tasks",
+        &token,
+        "key-4",
+        json!({ "title": "Fixed" }),
+    )
+    .await;
+    assert_eq!(fixed.status(), 201);
+
+    // Keys belong to their account.
+    let mallory = app.register("mallory@example.com").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let hers = post_with_key(
+        &app,
+        "/api/v1/tasks",
+        &mallory,
+        "key-1",
+        json!({ "title": "Pay rent" }),
+    )
+    .await;
+    assert_eq!(hers.status(), 201);
+    assert!(!hers.headers().contains_key("idempotent-replayed"));
+    let hers: Value = hers.json().await.unwrap();
+    assert_ne!(hers["id"], first["id"]);
+
+    let long = "k".repeat(256);
+    for key in [long.as_str(), "with space"] {
+        let r = post_with_key(&app, "/api/v1/tasks", &token, key, json!({ "title": "x" })).await;
+        assert_eq!(r.status(), 400, "{key}");
+    }
+}
+
+both_backends!(idempotency, super::retried_writes_happen_once);
