@@ -30,6 +30,16 @@ step "interop packages: @automerge/automerge-repo from npm"
 step "tests"
 cargo test --workspace --locked
 
+step "OpenAPI: the relay's document is valid OpenAPI 3.1 (openapi-spec-validator from PyPI)"
+# Which routes it covers is checked by relay-server/tests/api/openapi.rs.
+cargo run --locked -q -p lifeos-relay -- openapi > target/openapi.json
+if [ ! -x target/openapi-venv/bin/openapi-spec-validator ]; then
+  python3 -m venv target/openapi-venv \
+    || { apt-get install -y --no-install-recommends python3-venv >/dev/null && python3 -m venv target/openapi-venv; }
+  target/openapi-venv/bin/pip install -q openapi-spec-validator==0.9.0
+fi
+target/openapi-venv/bin/openapi-spec-validator target/openapi.json
+
 step "interop: real @automerge/automerge-repo peers against the protocol engine"
 cargo build --locked -p lifeos-core --example protocol_relay --example protocol_codec
 (cd interop/automerge-repo && npm test)

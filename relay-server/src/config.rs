@@ -28,6 +28,9 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Print the REST API's OpenAPI document (the one served at
+    /// `/api/v1/openapi.json`) and exit: for generating clients offline.
+    Openapi,
     /// Manage accounts.
     User {
         /// What to do.

@@ -63,13 +63,18 @@ pub enum ApiError {
     Internal(String),
 }
 
-/// RFC 9457 problem details.
-#[derive(Serialize)]
-struct Problem<'a> {
+/// RFC 9457 problem details: every error the API answers
+/// (`application/problem+json`).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem<'a> {
+    /// Always `about:blank`: the status says what kind of problem it is.
     #[serde(rename = "type")]
     kind: &'a str,
+    /// The status's reason phrase.
     title: &'a str,
+    /// The HTTP status.
     status: u16,
+    /// What went wrong, naming the parameter or field at fault.
     detail: String,
     /// For 422: the request field that is invalid.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -9,6 +9,7 @@ mod extract;
 mod features;
 mod health;
 mod me;
+pub mod openapi;
 mod request_id;
 mod reset;
 mod sync;
@@ -146,6 +147,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(features::router())
+        .merge(openapi::router())
         .merge(auth::router())
         .merge(
             // The REST API that scripts and tools call: rate limited.

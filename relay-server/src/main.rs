@@ -31,6 +31,10 @@ async fn main() -> ExitCode {
                 );
                 Ok(())
             }
+            Command::Openapi => {
+                println!("{}", lifeos_relay::http::openapi::document());
+                Ok(())
+            }
             Command::Migrate => {
                 migrate(&cli.config).await?;
                 tracing::info!("migrations applied");

@@ -109,13 +109,7 @@ pub enum ExportError {
 }
 
 /// The account the export belongs to.
-#[derive(Debug, Clone, Serialize)]
-pub struct Account {
-    /// The account id.
-    pub id: String,
-    /// Its email.
-    pub email: String,
-}
+pub use super::model::ExportAccount as Account;
 
 /// An export ready to write: the account's small documents are read; the
 /// monthly ledgers are read one month at a time while writing.

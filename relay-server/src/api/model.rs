@@ -16,13 +16,14 @@ use lifeos_core::root::Settings;
 use lifeos_core::tasks::{Project, Task};
 use lifeos_core::time::{Date, Month, Timestamp, Weekday, format_timestamp};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 fn instant(t: Timestamp) -> String {
     format_timestamp(t)
 }
 
 /// A task.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TaskOut {
     /// The task's id.
     pub id: String,
@@ -60,7 +61,7 @@ pub struct TaskOut {
 }
 
 /// One checklist item.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ChecklistItemOut {
     /// The item's id.
     pub id: String,
@@ -71,7 +72,7 @@ pub struct ChecklistItemOut {
 }
 
 /// One completed occurrence of a repeating task.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CompletionOut {
     /// The occurrence's date.
     pub occurrence: Date,
@@ -119,7 +120,7 @@ impl TaskOut {
 }
 
 /// A project.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ProjectOut {
     /// The project's id.
     pub id: String,
@@ -143,7 +144,7 @@ impl From<&Project> for ProjectOut {
 }
 
 /// A habit, with its streaks and strength on the day asked about.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct HabitOut {
     /// The habit's id.
     pub id: String,
@@ -204,7 +205,7 @@ impl HabitOut {
 }
 
 /// One day's check-in of a habit.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CheckInOut {
     /// The check-in's id (derived from habit and day).
     pub id: String,
@@ -239,7 +240,7 @@ impl From<&CheckIn> for CheckInOut {
 }
 
 /// An amount of money.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AmountOut {
     /// Decimal string with the currency's decimals (`12.50`, `1250` for JPY).
     pub amount: String,
@@ -260,7 +261,7 @@ impl From<Money> for AmountOut {
 }
 
 /// An expense.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ExpenseOut {
     /// The expense's id.
     pub id: String,
@@ -294,7 +295,7 @@ impl From<&Expense> for ExpenseOut {
 }
 
 /// An expense category.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CategoryOut {
     /// The category's id.
     pub id: String,
@@ -321,11 +322,12 @@ impl From<&Category> for CategoryOut {
 }
 
 /// A category's budget for one month.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct BudgetOut {
     /// The category.
     pub category_id: String,
     /// The month, `YYYY-MM`.
+    #[schema(value_type = String, example = "2026-11")]
     pub month: Month,
     /// The budget.
     #[serde(flatten)]
@@ -344,7 +346,7 @@ impl BudgetOut {
 }
 
 /// The user's preferences.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SettingsOut {
     /// IANA time zone that decides what "today" is; `null`: each device's own.
     pub timezone: Option<String>,
@@ -373,7 +375,7 @@ pub fn totals(t: &lifeos_core::Totals) -> Vec<AmountOut> {
 }
 
 /// The daily planner for one day, as the app's Today screen shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TodayOut {
     /// The day.
     pub date: Date,
@@ -392,7 +394,7 @@ pub struct TodayOut {
 }
 
 /// A habit in the daily planner.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TodayHabitOut {
     /// The habit's id.
     pub id: String,
@@ -457,9 +459,10 @@ impl TodayOut {
 }
 
 /// The monthly report: spending per category against its budget.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ReportOut {
     /// The month, `YYYY-MM`.
+    #[schema(value_type = String, example = "2026-11")]
     pub month: Month,
     /// One line per category with a budget or spending, by name; uncategorised last.
     pub lines: Vec<ReportLineOut>,
@@ -472,7 +475,7 @@ pub struct ReportOut {
 }
 
 /// One category in the monthly report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ReportLineOut {
     /// The category (`null`: uncategorised).
     pub category_id: Option<String>,
@@ -521,4 +524,44 @@ impl From<&lifeos_core::finance::MonthlyReport> for ReportOut {
             remaining: totals(&r.remaining),
         }
     }
+}
+
+/// The export's JSON (`GET /api/v1/export?format=json`), streamed in this
+/// order; described here for the OpenAPI document (a test checks it against
+/// a real export).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ExportDocument {
+    /// Always `lifeos-export`.
+    pub format: String,
+    /// The format's version (1): bumped when a field changes meaning or goes away.
+    pub version: u32,
+    /// When the export was made.
+    pub exported_at: String,
+    /// Whose data it is.
+    pub account: ExportAccount,
+    /// The user's preferences.
+    pub settings: SettingsOut,
+    /// Every project.
+    pub projects: Vec<ProjectOut>,
+    /// Every task, done ones included.
+    pub tasks: Vec<TaskOut>,
+    /// Every habit, archived ones included.
+    pub habits: Vec<HabitOut>,
+    /// Every check-in of every habit.
+    pub checkins: Vec<CheckInOut>,
+    /// Every expense category, deleted ones included.
+    pub categories: Vec<CategoryOut>,
+    /// Every monthly budget.
+    pub budgets: Vec<BudgetOut>,
+    /// Every expense, oldest month first.
+    pub expenses: Vec<ExpenseOut>,
+}
+
+/// The account an export belongs to.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ExportAccount {
+    /// The account id.
+    pub id: String,
+    /// Its email.
+    pub email: String,
 }

@@ -5,12 +5,12 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::AppState;
 use super::extract::CurrentUser;
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 use crate::storage::Storage;
 
 const DEFAULT_LIMIT: u32 = 50;
@@ -20,18 +20,62 @@ pub(super) fn router() -> Router<AppState> {
     Router::new().route("/api/v1/audit", get(audit))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct Page {
+pub(super) struct Page {
+    /// Page size, 1 to 200 (default 50).
     limit: Option<u32>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
-async fn audit(
+/// One page of the audit log.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct AuditPage {
+    /// Events, newest first.
+    items: Vec<AuditItem>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    next_cursor: Option<String>,
+}
+
+/// One sensitive action on the account.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct AuditItem {
+    /// The event's id.
+    id: String,
+    /// What happened: `register`, `login`, `logout`, `logout_all`,
+    /// `password_changed`, `password_reset`, `password_reset_requested`,
+    /// `document_created`, `export`.
+    action: String,
+    /// When (RFC 3339).
+    at: String,
+    /// From which address, when known.
+    ip: Option<String>,
+    /// Details of the action.
+    #[schema(value_type = Object)]
+    detail: Value,
+}
+
+/// The caller's own audit events (sign-ins, password changes, exports...), newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    tag = "account",
+    params(Page),
+    responses(
+        (status = 200, description = "The caller's own events, newest first", body = AuditPage),
+        (status = 400, description = "A bad limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the rate limit", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub(super) async fn audit(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     page: Result<Query<Page>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AuditPage>, ApiError> {
     let Query(page) = page.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let limit = page.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
@@ -50,9 +94,15 @@ async fn audit(
     let next_cursor = (events.len() == limit as usize)
         .then(|| events.last().map(|e| e.id.to_string()))
         .flatten();
-    let items: Vec<Value> = events
+    let items = events
         .into_iter()
-        .map(|e| json!({ "id": e.id.to_string(), "action": e.action, "at": super::auth::rfc3339(e.at), "ip": e.ip, "detail": e.detail }))
+        .map(|e| AuditItem {
+            id: e.id.to_string(),
+            action: e.action,
+            at: super::auth::rfc3339(e.at),
+            ip: e.ip,
+            detail: e.detail,
+        })
         .collect();
-    Ok(Json(json!({ "items": items, "next_cursor": next_cursor })))
+    Ok(Json(AuditPage { items, next_cursor }))
 }

@@ -16,7 +16,7 @@ use crate::auth::{
     ACCESS_TOKEN_SECONDS, REFRESH_TOKEN_MILLIS, hash_refresh_token, new_refresh_token,
     normalize_email, password_problem,
 };
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 use crate::storage::{DocumentStore, RefreshOutcome, Storage, UserRecord};
 
 /// Auth bodies are small; anything bigger is refused before parsing.
@@ -33,35 +33,35 @@ pub(super) fn router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Credentials {
+pub(super) struct Credentials {
     email: String,
     password: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RefreshBody {
+pub(super) struct RefreshBody {
     refresh_token: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PasswordChange {
+pub(super) struct PasswordChange {
     current_password: String,
     new_password: String,
 }
 
-#[derive(Serialize)]
-struct UserRef {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct UserRef {
     id: Uuid,
     email: String,
 }
 
 /// `TokenPair` in CONTRACT.md.
-#[derive(Serialize)]
-struct TokenPair {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct TokenPair {
     access_token: String,
     refresh_token: String,
     token_type: &'static str,
@@ -72,7 +72,23 @@ struct TokenPair {
 const WRONG_CREDENTIALS: ApiError = ApiError::Unauthorized("wrong email or password");
 const BAD_REFRESH: ApiError = ApiError::Unauthorized("the refresh token is not valid");
 
-async fn register(
+/// Creates an account and signs it in.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/register",
+    tag = "account",
+    request_body = Credentials,
+    responses(
+        (status = 201, description = "The account is made; a token pair", body = TokenPair),
+        (status = 403, description = "Sign-ups are closed", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The email is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An invalid email, a weak password (fewer than 10 characters), or a malformed body", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(())
+)]
+pub(super) async fn register(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     JsonBody(body): JsonBody<Credentials>,
@@ -129,7 +145,21 @@ async fn register(
     ))
 }
 
-async fn login(
+/// Signs in with email and password.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    tag = "account",
+    request_body = Credentials,
+    responses(
+        (status = 200, description = "A token pair", body = TokenPair),
+        (status = 401, description = "Wrong email or password (the same answer for both)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts (see `Retry-After`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(())
+)]
+pub(super) async fn login(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     JsonBody(body): JsonBody<Credentials>,
@@ -172,7 +202,20 @@ async fn login(
     }
 }
 
-async fn refresh(
+/// Trades a refresh token for a new token pair (the old one stops working; presenting it again ends its whole login).
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/refresh",
+    tag = "account",
+    request_body = RefreshBody,
+    responses(
+        (status = 200, description = "A new token pair; the old refresh token stops working", body = TokenPair),
+        (status = 401, description = "The refresh token is not valid (a reused one ends its whole login)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A malformed body", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(())
+)]
+pub(super) async fn refresh(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     JsonBody(body): JsonBody<RefreshBody>,
@@ -225,7 +268,19 @@ async fn refresh(
     }
 }
 
-async fn logout(
+/// Ends the login of a refresh token.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout",
+    tag = "account",
+    request_body = RefreshBody,
+    responses(
+        (status = 204, description = "The refresh token and its login are ended"),
+        (status = 422, description = "A malformed body", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(())
+)]
+pub(super) async fn logout(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     JsonBody(body): JsonBody<RefreshBody>,
@@ -242,7 +297,17 @@ async fn logout(
 
 /// Ends every session of the caller: all refresh tokens, all access tokens
 /// and every live sync connection, on every device.
-async fn logout_all(
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout-all",
+    tag = "account",
+    responses(
+        (status = 204, description = "Every session of the account is ended, live sync connections too"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub(super) async fn logout_all(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     CurrentUser(user): CurrentUser,
@@ -258,7 +323,20 @@ async fn logout_all(
 
 /// Changes the caller's password, given the current one. Every session ends
 /// (other devices sign in again); the caller gets a fresh token pair.
-async fn change_password(
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/password",
+    tag = "account",
+    request_body = PasswordChange,
+    responses(
+        (status = 200, description = "The password is changed; every other session ends; a fresh token pair", body = TokenPair),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The current password is wrong, or the new one is weak", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub(super) async fn change_password(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     CurrentUser(user): CurrentUser,

@@ -29,7 +29,7 @@ use super::extract::CurrentUser;
 use crate::api::export::user_today;
 use crate::api::model::{CheckInOut, ExpenseOut, HabitOut, ReportOut, TaskOut, TodayOut};
 use crate::api::source::{Opened, Source, SourceError, StoreSource};
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 
 const DEFAULT_LIMIT: usize = 50;
 const MAX_LIMIT: usize = 200;
@@ -46,7 +46,7 @@ pub(super) fn router() -> Router<AppState> {
 }
 
 /// One page of a list.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     /// This page's items.
     pub items: Vec<T>,
@@ -172,22 +172,46 @@ fn paginate<T>(
     Page { items, next_cursor }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct TaskQuery {
+pub(super) struct TaskQuery {
+    /// `inbox`, `next`, `waiting`, `someday` or `done`.
     status: Option<String>,
+    /// A project id.
     project: Option<String>,
+    /// A context, with or without `@`.
     context: Option<String>,
+    /// `do_first`, `schedule`, `delegate` or `eliminate`, for today.
     quadrant: Option<String>,
+    /// Due on or before this day (YYYY-MM-DD).
     due_before: Option<String>,
+    /// Due on or after this day (YYYY-MM-DD).
     due_after: Option<String>,
+    /// Words in the title or notes, any case (at most 200 characters).
     q: Option<String>,
+    /// Page size, 1 to 200 (default 50).
     limit: Option<String>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
 /// `GET /api/v1/tasks`: tasks in creation order (by id: UUIDv7, to the millisecond), filtered.
-async fn tasks(
+#[utoipa::path(
+    get,
+    path = "/api/v1/tasks",
+    tag = "tasks",
+    params(TaskQuery),
+    responses(
+        (status = 200, description = "A page of tasks, in creation order", body = Page<TaskOut>),
+        (status = 400, description = "An unknown parameter or a bad value (named)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the rate limit (see `Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database does not answer", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub(super) async fn tasks(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     params: Result<Query<TaskQuery>, QueryRejection>,
@@ -279,15 +303,31 @@ async fn tasks(
     Ok(Json(page))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct TodayQuery {
+pub(super) struct TodayQuery {
+    /// The day (YYYY-MM-DD); default: the user's today.
     date: Option<String>,
 }
 
 /// `GET /api/v1/today?date=`: the daily planner (default: the user's today,
 /// in the time zone of their settings, else UTC).
-async fn today(
+#[utoipa::path(
+    get,
+    path = "/api/v1/today",
+    tag = "today",
+    params(TodayQuery),
+    responses(
+        (status = 200, description = "The daily planner", body = TodayOut),
+        (status = 400, description = "An unknown parameter or a bad value (named)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the rate limit (see `Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database does not answer", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub(super) async fn today(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     params: Result<Query<TodayQuery>, QueryRejection>,
@@ -313,17 +353,35 @@ async fn today(
     Ok(Json(out))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct HabitQuery {
+pub(super) struct HabitQuery {
+    /// `true` or `false`: only archived, or only active, habits.
     archived: Option<String>,
+    /// Page size, 1 to 200 (default 50).
     limit: Option<String>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
 /// `GET /api/v1/habits`: habits in creation order, with their streaks and
 /// strength on the user's today.
-async fn habits(
+#[utoipa::path(
+    get,
+    path = "/api/v1/habits",
+    tag = "habits",
+    params(HabitQuery),
+    responses(
+        (status = 200, description = "A page of habits with streaks and strength", body = Page<HabitOut>),
+        (status = 400, description = "An unknown parameter or a bad value (named)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the rate limit (see `Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database does not answer", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub(super) async fn habits(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     params: Result<Query<HabitQuery>, QueryRejection>,
@@ -362,17 +420,37 @@ async fn habits(
     Ok(Json(page))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct CheckInQuery {
+pub(super) struct CheckInQuery {
+    /// First day (YYYY-MM-DD), inclusive.
     from: Option<String>,
+    /// Last day (YYYY-MM-DD), inclusive.
     to: Option<String>,
+    /// Page size, 1 to 200 (default 50).
     limit: Option<String>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
 /// `GET /api/v1/habits/{id}/checkins?from=&to=`: one habit's check-ins, oldest first.
-async fn checkins(
+#[utoipa::path(
+    get,
+    path = "/api/v1/habits/{id}/checkins",
+    tag = "habits",
+    params(CheckInQuery, ("id" = String, Path, description = "The habit's id")),
+    responses(
+        (status = 200, description = "A page of the habit's check-ins, oldest first", body = Page<CheckInOut>),
+        (status = 404, description = "No such habit of the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "An unknown parameter or a bad value (named)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the rate limit (see `Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database does not answer", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub(super) async fn checkins(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
@@ -404,16 +482,25 @@ async fn checkins(
     Ok(Json(page))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct ExpenseQuery {
+pub(super) struct ExpenseQuery {
+    /// First day (YYYY-MM-DD), inclusive.
     from: Option<String>,
+    /// Last day (YYYY-MM-DD), inclusive.
     to: Option<String>,
+    /// A category id.
     category: Option<String>,
+    /// An ISO 4217 code.
     currency: Option<String>,
+    /// Smallest amount, a decimal like `12.50`, in each expense's currency.
     min: Option<String>,
+    /// Largest amount, a decimal like `12.50`, in each expense's currency.
     max: Option<String>,
+    /// Page size, 1 to 200 (default 50).
     limit: Option<String>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
@@ -446,7 +533,21 @@ fn compare(amount: Money, (digits, decimals): (i128, u32)) -> Ordering {
 
 /// `GET /api/v1/expenses`: newest first, filtered; reads one month's
 /// ledgers at a time until the page is full.
-async fn expenses(
+#[utoipa::path(
+    get,
+    path = "/api/v1/expenses",
+    tag = "finance",
+    params(ExpenseQuery),
+    responses(
+        (status = 200, description = "A page of expenses, newest first", body = Page<ExpenseOut>),
+        (status = 400, description = "An unknown parameter or a bad value (named)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the rate limit (see `Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database does not answer", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub(super) async fn expenses(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     params: Result<Query<ExpenseQuery>, QueryRejection>,
@@ -529,15 +630,31 @@ async fn expenses(
     Ok(Json(page))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct ReportQuery {
+pub(super) struct ReportQuery {
+    /// The month (YYYY-MM); default: the user's current month.
     month: Option<String>,
 }
 
 /// `GET /api/v1/reports/monthly?month=YYYY-MM`: spending per category
 /// against its budget (default: the user's current month).
-async fn monthly_report(
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/monthly",
+    tag = "finance",
+    params(ReportQuery),
+    responses(
+        (status = 200, description = "The monthly report", body = ReportOut),
+        (status = 400, description = "An unknown parameter or a bad value (named)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the rate limit (see `Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database does not answer", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub(super) async fn monthly_report(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     params: Result<Query<ReportQuery>, QueryRejection>,

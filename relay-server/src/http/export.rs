@@ -26,8 +26,9 @@ use tokio::sync::mpsc;
 use super::AppState;
 use super::extract::CurrentUser;
 use crate::api::export::{Account, Export, ExportError, Format, Kind};
+use crate::api::model::ExportDocument;
 use crate::api::source::{SourceError, StoreSource};
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 
 /// Bytes gathered before a chunk goes to the response.
 const CHUNK: usize = 64 * 1024;
@@ -38,10 +39,14 @@ pub(super) fn router() -> Router<AppState> {
     Router::new().route("/api/v1/export", get(export))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct Params {
+pub(super) struct Params {
+    /// `json` (default) or `csv`.
     format: Option<String>,
+    /// With `format=csv`: `tasks`, `projects`, `habits`, `checkins`,
+    /// `expenses`, `categories`, `budgets`, or `all` for a zip of every CSV.
     kind: Option<String>,
 }
 
@@ -73,7 +78,26 @@ fn format_of(params: &Params) -> Result<Format, ApiError> {
     }
 }
 
-async fn export(
+/// Everything the caller owns, streamed; each export is audited.
+#[utoipa::path(
+    get,
+    path = "/api/v1/export",
+    tag = "export",
+    params(Params),
+    responses(
+        (status = 200, description = "The export: one JSON object (`format=json`), a CSV with a header row (RFC 4180; text that would start a spreadsheet formula is prefixed with `'`), or a zip of every CSV (`kind=all`)", content(
+            (ExportDocument = "application/json"),
+            (String = "text/csv"),
+            (Vec<u8> = "application/zip"),
+        )),
+        (status = 400, description = "An unknown format or kind, or an unknown parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the rate limit", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database does not answer", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub(super) async fn export(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     ConnectInfo(client): ConnectInfo<SocketAddr>,

@@ -3,10 +3,10 @@
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 use crate::storage::{Storage, StorageError};
 
 pub(super) fn router() -> Router<AppState> {
@@ -15,15 +15,48 @@ pub(super) fn router() -> Router<AppState> {
         .route("/readyz", get(readyz))
 }
 
-async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+/// How the relay is.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct Health {
+    /// `ok` (the process answers) or `ready` (the database answers too).
+    status: &'static str,
+    /// For `/readyz`: `sqlite` or `postgres`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database: Option<&'static str>,
 }
 
-async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+/// Liveness: the process answers.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "relay",
+    responses((status = 200, description = "The process answers", body = Health)),
+    security(())
+)]
+pub(super) async fn healthz() -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        database: None,
+    })
+}
+
+/// Readiness: the database answers too.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "relay",
+    responses(
+        (status = 200, description = "The database answers: ready for traffic", body = Health),
+        (status = 503, description = "The database does not answer", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(())
+)]
+pub(super) async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     match state.store.ping().await {
-        Ok(()) => Ok(Json(
-            json!({ "status": "ready", "database": state.store.backend() }),
-        )),
+        Ok(()) => Ok(Json(Health {
+            status: "ready",
+            database: Some(state.store.backend()),
+        })),
         Err(StorageError::Unavailable(cause)) => {
             tracing::warn!(%cause, "readiness check: database unavailable");
             Err(ApiError::Unavailable)

@@ -15,7 +15,7 @@ use serde_json::json;
 use super::AppState;
 use super::extract::JsonBody;
 use crate::auth::{hash_refresh_token, new_reset_token, normalize_email, password_problem};
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 use crate::mail::Mail;
 use crate::storage::Storage;
 
@@ -29,20 +29,33 @@ pub(super) fn router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(16 * 1024))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RequestBody {
+pub(super) struct RequestBody {
     email: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ConfirmBody {
+pub(super) struct ConfirmBody {
     token: String,
     new_password: String,
 }
 
-async fn request(
+/// Mails a password-reset token, if the email has an account (the answer is the same either way).
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/password-reset/request",
+    tag = "account",
+    request_body = RequestBody,
+    responses(
+        (status = 202, description = "Accepted, whether or not the email has an account; a single-use token valid one hour is mailed"),
+        (status = 422, description = "A malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(())
+)]
+pub(super) async fn request(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     JsonBody(body): JsonBody<RequestBody>,
@@ -104,7 +117,20 @@ async fn request(
     Ok(StatusCode::ACCEPTED)
 }
 
-async fn confirm(
+/// Sets a new password with a reset token.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/password-reset/confirm",
+    tag = "account",
+    request_body = ConfirmBody,
+    responses(
+        (status = 204, description = "The password is reset; every session and live sync connection of the account ends"),
+        (status = 400, description = "The token is unknown, used or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The new password is weak", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(())
+)]
+pub(super) async fn confirm(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     JsonBody(body): JsonBody<ConfirmBody>,

@@ -14,19 +14,35 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::extract::{authenticate, bearer};
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 use crate::sync::SyncSettings;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/sync", get(upgrade))
 }
 
-#[derive(Deserialize)]
-struct SyncQuery {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct SyncQuery {
+    /// An access token (for clients that cannot set `Authorization`).
     token: Option<String>,
 }
 
-async fn upgrade(
+/// The sync protocol over a WebSocket: automerge-repo's messages in CBOR
+/// (docs/protocol.md). Send `Upgrade: websocket`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/sync",
+    tag = "sync",
+    params(SyncQuery),
+    responses(
+        (status = 101, description = "Switching to the WebSocket sync protocol"),
+        (status = 400, description = "Not a WebSocket upgrade", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ())
+)]
+pub(super) async fn upgrade(
     State(state): State<AppState>,
     query: Result<Query<SyncQuery>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,

@@ -30,7 +30,7 @@ use super::extract::{CurrentUser, JsonBody};
 use crate::api::export::user_today;
 use crate::api::model::{CheckInOut, ExpenseOut, TaskOut};
 use crate::api::source::{Opened, Source, SourceError, StoreSource};
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 use crate::storage::{KeyClaim, Storage};
 use crate::sync::EditError;
 
@@ -274,19 +274,30 @@ fn created<T: serde::Serialize>(location: String, body: T) -> Response {
 }
 
 /// A new task.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct TaskIn {
+pub(super) struct TaskIn {
+    /// The title (1 to 500 characters).
     title: String,
+    /// `inbox` (default), `next`, `waiting`, `someday` or `done`.
     status: Option<String>,
+    /// Free-form notes.
     notes: Option<String>,
+    /// An existing project's id.
     project_id: Option<String>,
+    /// Contexts, with or without `@`.
     contexts: Option<Vec<String>>,
+    /// Checklist items, in order.
     checklist: Option<Vec<String>>,
+    /// Due day (YYYY-MM-DD).
     due: Option<String>,
+    /// Scheduled ("start on") day (YYYY-MM-DD).
     scheduled: Option<String>,
+    /// Repetition: `every 2 weeks`, `every 3 days after completion`, `on mon,fri`.
     recurrence: Option<String>,
+    /// Eisenhower: important.
     important: Option<bool>,
+    /// Eisenhower: urgent.
     urgent: Option<bool>,
 }
 
@@ -300,7 +311,25 @@ fn check_project(data: &UserData, project: Option<EntityId>) -> Result<(), ApiEr
 }
 
 /// `POST /api/v1/tasks`: 201 with the task.
-async fn create_task(
+#[utoipa::path(
+    post,
+    path = "/api/v1/tasks",
+    tag = "tasks",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry of this request return the first answer instead of writing again (1 to 255 visible ASCII characters)")),
+    request_body = TaskIn,
+    responses(
+        (status = 201, description = "The new task (and its `Location`)", body = TaskOut),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A request with this Idempotency-Key is still being handled", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over the relay's limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field breaks a rule (named in `field`), or the Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the rate limit (see `Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database does not answer (the change may still be stored; retry with the same Idempotency-Key)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub(super) async fn create_task(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     headers: HeaderMap,
@@ -347,30 +376,63 @@ async fn create_task_now(state: AppState, user: Uuid, input: TaskIn) -> Result<R
 }
 
 /// Changes to a task; absent fields stay, `null` clears.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct TaskPatchIn {
+pub(super) struct TaskPatchIn {
+    /// A new title.
     title: Option<String>,
+    /// `done` completes the task (a repeating one moves to its next
+    /// occurrence); another status on a done task reopens it.
     status: Option<String>,
+    /// New notes.
     notes: Option<String>,
+    /// A project's id; `null` takes the task out of its project.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     project_id: Option<Option<String>>,
     /// The whole set of contexts.
     contexts: Option<Vec<String>>,
+    /// Due day (YYYY-MM-DD); `null` clears it.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     due: Option<Option<String>>,
+    /// Scheduled day (YYYY-MM-DD); `null` clears it.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     scheduled: Option<Option<String>>,
+    /// Repetition rule; `null` stops repeating.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     recurrence: Option<Option<String>>,
+    /// Eisenhower: important.
     important: Option<bool>,
+    /// Eisenhower: urgent.
     urgent: Option<bool>,
 }
 
 /// `PATCH /api/v1/tasks/{id}`: 200 with the task. `"status":"done"`
 /// completes it the way the app does: a repeating task moves on to its next
 /// occurrence (and stays open); another status reopens a done task.
-async fn update_task(
+#[utoipa::path(
+    patch,
+    path = "/api/v1/tasks/{id}",
+    tag = "tasks",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry of this request return the first answer instead of writing again (1 to 255 visible ASCII characters)"), ("id" = String, Path, description = "The task's id")),
+    request_body = TaskPatchIn,
+    responses(
+        (status = 200, description = "The task as it is now", body = TaskOut),
+        (status = 404, description = "No such entity of the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A request with this Idempotency-Key is still being handled", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over the relay's limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field breaks a rule (named in `field`), or the Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the rate limit (see `Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database does not answer (the change may still be stored; retry with the same Idempotency-Key)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub(super) async fn update_task(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
@@ -472,21 +534,41 @@ async fn update_task_now(
 }
 
 /// A day's check-in of a habit.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CheckInIn {
+pub(super) struct CheckInIn {
     /// Default: the user's today.
     date: Option<String>,
     /// `done`, `skipped` or `value`.
     state: String,
     /// For `value`.
     value: Option<f64>,
+    /// A note.
     note: Option<String>,
 }
 
 /// `POST /api/v1/habits/{id}/checkins`: sets the day's check-in (one per
 /// habit and day: posting again for that day replaces it); 200 with it.
-async fn check_in(
+#[utoipa::path(
+    post,
+    path = "/api/v1/habits/{id}/checkins",
+    tag = "habits",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry of this request return the first answer instead of writing again (1 to 255 visible ASCII characters)"), ("id" = String, Path, description = "The habit's id")),
+    request_body = CheckInIn,
+    responses(
+        (status = 200, description = "The day's check-in", body = CheckInOut),
+        (status = 404, description = "No such entity of the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A request with this Idempotency-Key is still being handled", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over the relay's limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field breaks a rule (named in `field`), or the Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the rate limit (see `Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database does not answer (the change may still be stored; retry with the same Idempotency-Key)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub(super) async fn check_in(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
@@ -540,22 +622,43 @@ async fn check_in_now(
 }
 
 /// A new expense.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ExpenseIn {
+pub(super) struct ExpenseIn {
     /// A decimal amount as people type it: `12.50` or `12,50`.
     amount: String,
     /// ISO 4217; default: the user's currency setting.
     currency: Option<String>,
     /// Default: the user's today.
     date: Option<String>,
+    /// An expense category's id.
     category_id: Option<String>,
+    /// Who was paid.
     payee: Option<String>,
+    /// A note.
     note: Option<String>,
 }
 
 /// `POST /api/v1/expenses`: 201 with the expense.
-async fn create_expense(
+#[utoipa::path(
+    post,
+    path = "/api/v1/expenses",
+    tag = "finance",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry of this request return the first answer instead of writing again (1 to 255 visible ASCII characters)")),
+    request_body = ExpenseIn,
+    responses(
+        (status = 201, description = "The new expense (and its `Location`)", body = ExpenseOut),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A request with this Idempotency-Key is still being handled", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over the relay's limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field breaks a rule (named in `field`), or the Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the rate limit (see `Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database does not answer (the change may still be stored; retry with the same Idempotency-Key)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub(super) async fn create_expense(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     headers: HeaderMap,

@@ -13,6 +13,7 @@ mod docs;
 mod export;
 mod features;
 mod health;
+mod openapi;
 mod reset;
 mod sessions;
 mod sync;
