@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use lifeos_core::finance::{Expense, LedgerDoc};
 use lifeos_core::time::Month;
-use lifeos_core::{DocKind, DocumentId, LifeDoc, UserData};
+use lifeos_core::{DocKind, DocumentId, EntityId, LifeDoc, UserData};
 use uuid::Uuid;
 
 use crate::storage::{DocumentStore, StorageError, Store};
@@ -97,6 +97,37 @@ impl Opened {
             }
         }
         Ok(out)
+    }
+
+    /// The month whose ledgers hold expense `id`, if any. Expenses are
+    /// usually entered near their date, so the search starts at the month
+    /// the id was made in (ids are UUIDv7) and widens from there.
+    pub fn month_of_expense(
+        &self,
+        source: &impl Source,
+        id: EntityId,
+    ) -> Result<Option<Month>, SourceError> {
+        let made = chrono::DateTime::from_timestamp_millis(id.created_at().as_millis())
+            .map(|t| t.date_naive())
+            .unwrap_or_default();
+        let made = Month::of(made);
+        let distance = |m: &Month| {
+            let index = |m: &Month| i64::from(m.year()) * 12 + i64::from(m.number());
+            (index(m) - index(&made)).abs()
+        };
+        let mut months: Vec<Month> = self.ledgers.keys().copied().collect();
+        months.sort_by_key(distance);
+        for month in months {
+            for doc_id in &self.ledgers[&month] {
+                if let Some(doc) = source.load(*doc_id, DocKind::Ledger)? {
+                    let ledger = LedgerDoc::from_doc(doc).map_err(|e| corrupt(*doc_id, e))?;
+                    if ledger.has_expense(id) {
+                        return Ok(Some(month));
+                    }
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// Loads the ledgers of `months` into the data, so that `lifeos-core`'s

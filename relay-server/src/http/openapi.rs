@@ -48,6 +48,7 @@ use super::AppState;
         super::write::update_task,
         super::write::check_in,
         super::write::create_expense,
+        super::write::update_expense,
         super::sync::upgrade,
     ),
     modifiers(&BearerAuth),

@@ -17,7 +17,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{patch, post};
 use axum::{Json, Router};
-use lifeos_core::finance::NewExpense;
+use lifeos_core::finance::{ExpensePatch, NewExpense};
 use lifeos_core::habits::CheckInState;
 use lifeos_core::tasks::{NewTask, Recurrence, Status, TaskPatch};
 use lifeos_core::time::{Date, Month, Timestamp, parse_date};
@@ -44,6 +44,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/api/v1/tasks/{id}", patch(update_task))
         .route("/api/v1/habits/{id}/checkins", post(check_in))
         .route("/api/v1/expenses", post(create_expense))
+        .route("/api/v1/expenses/{id}", patch(update_expense))
 }
 
 /// `null` and absent told apart: absent is `None`, `null` is `Some(None)`.
@@ -729,4 +730,134 @@ async fn create_expense_now(
     })
     .await?;
     Ok(created(format!("/api/v1/expenses/{}", expense.id), expense))
+}
+
+/// Changes to an expense; absent fields stay, `null` clears.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ExpensePatchIn {
+    /// A new amount, as people type it (`12.50` or `12,50`).
+    amount: Option<String>,
+    /// The amount's currency (ISO 4217); default: the expense's.
+    currency: Option<String>,
+    /// A new day (YYYY-MM-DD); another month moves the expense to that month.
+    date: Option<String>,
+    /// A category's id; `null`: uncategorised.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    category_id: Option<Option<String>>,
+    /// Who was paid; `null` clears.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    payee: Option<Option<String>>,
+    /// A note; `null` clears.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    note: Option<Option<String>>,
+}
+
+/// `PATCH /api/v1/expenses/{id}`: 200 with the expense as it is now.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/expenses/{id}",
+    tag = "finance",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry of this request return the first answer instead of writing again (1 to 255 visible ASCII characters)"), ("id" = String, Path, description = "The expense's id")),
+    request_body = ExpensePatchIn,
+    responses(
+        (status = 200, description = "The expense as it is now", body = ExpenseOut),
+        (status = 404, description = "No such entity of the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A request with this Idempotency-Key is still being handled", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over the relay's limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field breaks a rule (named in `field`), or the Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the rate limit (see `Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database does not answer (the change may still be stored; retry with the same Idempotency-Key)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub(super) async fn update_expense(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(input): JsonBody<ExpensePatchIn>,
+) -> Result<Response, ApiError> {
+    let fingerprint = format!("PATCH /api/v1/expenses/{id} {input:?}");
+    idempotent(
+        &state,
+        user.id,
+        &headers,
+        fingerprint,
+        update_expense_now(state.clone(), user.id, id, input),
+    )
+    .await
+}
+
+async fn update_expense_now(
+    state: AppState,
+    user: Uuid,
+    id: String,
+    input: ExpensePatchIn,
+) -> Result<Response, ApiError> {
+    let id: EntityId = id.parse().map_err(|_| ApiError::NotFound)?;
+    let currency = input
+        .currency
+        .as_deref()
+        .map(|c| {
+            Currency::from_code(c)
+                .map_err(|_| field("currency", format!("{c:?} is not an ISO 4217 code")))
+        })
+        .transpose()?;
+    let new_date = date("date", input.date.as_deref())?;
+    let category = match input.category_id {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(c)) => Some(Some(entity("category_id", &c)?)),
+    };
+    let expense = write(&state, user, move |source, opened, _| {
+        let home = opened
+            .month_of_expense(source, id)
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .ok_or(ApiError::NotFound)?;
+        let mut months = vec![home];
+        months.extend(new_date.map(Month::of).filter(|m| *m != home));
+        opened
+            .attach_months(source, months)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let data = &mut opened.data;
+        let current = data
+            .expenses_between(home.first_day(), home.last_day())
+            .map_err(rule)?
+            .into_iter()
+            .find(|e| e.id == id)
+            .ok_or(ApiError::NotFound)?;
+        let amount = match (&input.amount, currency) {
+            (Some(a), c) => {
+                Some(Money::parse(a, c.unwrap_or(current.amount.currency)).map_err(rule)?)
+            }
+            (None, Some(c)) if c != current.amount.currency => {
+                return Err(field("amount", "give the amount in the new currency too"));
+            }
+            (None, _) => None,
+        };
+        let patch = ExpensePatch {
+            amount,
+            date: new_date,
+            category,
+            payee: input.payee,
+            note: input.note,
+        };
+        data.update_expense(now(), id, patch).map_err(rule)?;
+        let day = new_date.unwrap_or(current.date);
+        let stored = data
+            .expenses_between(day, day)
+            .map_err(rule)?
+            .into_iter()
+            .find(|e| e.id == id)
+            .ok_or_else(|| ApiError::Internal("the expense is not where it was put".into()))?;
+        Ok(ExpenseOut::from(&stored))
+    })
+    .await?;
+    Ok(Json(expense).into_response())
 }

@@ -245,6 +245,71 @@ async fn writes_are_stored_and_reach_devices(backend: Backend) {
         .unwrap();
     assert_eq!(export["expenses"].as_array().unwrap().len(), 2);
 
+    // Updating an expense: amount and payee, then a date in another month,
+    // which moves it to that month's ledger under the same id.
+    let florist = format!("/api/v1/expenses/{}", e["id"].as_str().unwrap());
+    let (status, changed) = send(
+        &app,
+        "PATCH",
+        &florist,
+        &token,
+        json!({ "amount": "15", "payee": null, "note": "roses" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(changed["amount"], "15.00");
+    assert_eq!(changed["payee"], Value::Null);
+    assert_eq!(changed["note"], "roses");
+    assert_eq!(changed["date"], "2025-02-14");
+    let (status, moved) = send(
+        &app,
+        "PATCH",
+        &florist,
+        &token,
+        json!({ "date": "2025-03-01" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{moved}");
+    assert_eq!(moved["id"], e["id"]);
+    assert_eq!(moved["date"], "2025-03-01");
+    assert_eq!(moved["amount"], "15.00", "the rest travels with it");
+    let march: Value = app
+        .get_with("/api/v1/expenses?from=2025-03-01&to=2025-03-31", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(march["items"].as_array().unwrap().len(), 1);
+    let february: Value = app
+        .get_with("/api/v1/expenses?from=2025-02-01&to=2025-02-28", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        february["items"].as_array().unwrap().len(),
+        1,
+        "only the other one is left"
+    );
+    let (status, problem) = send(
+        &app,
+        "PATCH",
+        &florist,
+        &token,
+        json!({ "currency": "USD" }),
+    )
+    .await;
+    assert_eq!((status, problem["field"].as_str()), (422, Some("amount")));
+    let (status, _) = send(
+        &app,
+        "PATCH",
+        &format!("/api/v1/expenses/{}", EntityId::generate(now())),
+        &token,
+        json!({ "note": "?" }),
+    )
+    .await;
+    assert_eq!(status, 404);
+
     // Everything survives a restart of the relay (it was stored before the answers).
     let mut app = app;
     device.disconnect();
@@ -262,6 +327,13 @@ async fn writes_are_stored_and_reach_devices(backend: Backend) {
     assert_eq!(after["tasks"].as_array().unwrap().len(), 2);
     assert_eq!(after["expenses"].as_array().unwrap().len(), 2);
     assert_eq!(after["checkins"][0]["value"], 6.0);
+    assert!(
+        after["expenses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["note"] == "roses" && x["date"] == "2025-03-01")
+    );
 }
 
 async fn an_account_without_documents_gets_them_from_its_first_write(backend: Backend) {
