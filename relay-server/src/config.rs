@@ -28,6 +28,10 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Ask the relay listening on `LIFEOS_BIND` whether it is ready
+    /// (`GET /readyz`); exit 0 if so. The container image's HEALTHCHECK: no
+    /// curl needed in the image.
+    Healthcheck,
     /// Print the REST API's OpenAPI document (the one served at
     /// `/api/v1/openapi.json`) and exit: for generating clients offline.
     Openapi,

@@ -216,6 +216,37 @@ pub async fn user_command(
     }
 }
 
+/// Asks the relay listening on `bind` whether it is ready (`GET /readyz`
+/// over plain HTTP/1.0 on the loopback address of the same port): `Ok` on
+/// 200. Used by the container image's HEALTHCHECK, which has no curl.
+pub fn healthcheck(bind: std::net::SocketAddr) -> Result<(), StartupError> {
+    use std::io::{Read, Write};
+    let mut address = bind;
+    if address.ip().is_unspecified() {
+        address.set_ip(match address {
+            std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    let wait = std::time::Duration::from_secs(5);
+    let mut stream = std::net::TcpStream::connect_timeout(&address, wait)?;
+    stream.set_read_timeout(Some(wait))?;
+    stream.set_write_timeout(Some(wait))?;
+    stream.write_all(b"GET /readyz HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+    let mut answer = Vec::new();
+    stream.take(4096).read_to_end(&mut answer)?;
+    let status_line = answer.split(|b| *b == b'\n').next().unwrap_or_default();
+    let status_line = String::from_utf8_lossy(status_line);
+    if status_line.split_whitespace().nth(1) == Some("200") {
+        Ok(())
+    } else {
+        Err(StartupError::Io(std::io::Error::other(format!(
+            "not ready: {}",
+            status_line.trim()
+        ))))
+    }
+}
+
 /// Applies migrations and returns (the `migrate` command).
 pub async fn migrate(config: &Config) -> Result<(), StartupError> {
     let store = Store::open(&config.database()?).await?;

@@ -31,6 +31,7 @@ async fn main() -> ExitCode {
                 );
                 Ok(())
             }
+            Command::Healthcheck => Ok(lifeos_relay::healthcheck(cli.config.bind)?),
             Command::Openapi => {
                 println!("{}", lifeos_relay::http::openapi::document());
                 Ok(())

@@ -89,3 +89,32 @@ async fn readiness_follows_the_database() {
     assert_eq!(status, 200, "ready again once the database is back");
     app.postgres_db = Some(name);
 }
+
+/// `lifeos-relay healthcheck` (the container's HEALTHCHECK) says ready for
+/// a serving relay, also when it listens on every address, and fails when
+/// nothing listens.
+#[tokio::test]
+async fn the_healthcheck_command_asks_readyz() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let address = app.address;
+    let answer = tokio::task::spawn_blocking(move || lifeos_relay::healthcheck(address))
+        .await
+        .unwrap();
+    assert!(answer.is_ok(), "{answer:?}");
+    let any: std::net::SocketAddr = format!("0.0.0.0:{}", address.port()).parse().unwrap();
+    let answer = tokio::task::spawn_blocking(move || lifeos_relay::healthcheck(any))
+        .await
+        .unwrap();
+    assert!(
+        answer.is_ok(),
+        "the loopback address for an unspecified one: {answer:?}"
+    );
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let answer = tokio::task::spawn_blocking(move || lifeos_relay::healthcheck(free))
+        .await
+        .unwrap();
+    assert!(answer.is_err());
+}
