@@ -161,6 +161,18 @@ pub struct Config {
     #[arg(long, env = "LIFEOS_COMPACT_AFTER", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(2..))]
     pub compact_after: u32,
 
+    /// With several relays on one Postgres database: seconds between checks
+    /// that this relay's documents in memory have every change the others
+    /// stored, in case a notification was lost. Notifications normally bring
+    /// them within milliseconds.
+    #[arg(long, env = "LIFEOS_CATCH_UP_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub catch_up_secs: u64,
+
+    /// Serves Prometheus metrics at `/metrics` to requests carrying
+    /// `Authorization: Bearer <this token>`; without it there is no `/metrics`.
+    #[arg(long, env = "LIFEOS_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
     /// The built web app (made by `web/build.sh`), served at `/` when present.
     #[arg(long, env = "LIFEOS_WEB_DIR", default_value = "./web/dist")]
     pub web_dir: PathBuf,

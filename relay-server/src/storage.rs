@@ -9,6 +9,7 @@ mod sqlite;
 use std::future::Future;
 
 use lifeos_core::DocumentId;
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 pub use postgres::PostgresStore;
@@ -153,6 +154,8 @@ pub struct Appended {
     pub created: bool,
     /// How many of the changes were new (the others were stored already).
     pub inserted: usize,
+    /// The log's sequence number before the append.
+    pub previous_seq: i64,
     /// The log's sequence number after the append.
     pub last_seq: i64,
     /// How many changes the log holds after the snapshot.
@@ -179,6 +182,20 @@ pub trait DocumentStore: Send + Sync {
         &self,
         id: DocumentId,
     ) -> impl Future<Output = Result<Option<StoredDocument>, StorageError>> + Send;
+    /// What was stored after log sequence number `after`: the changes logged
+    /// since, in log order, or, when compaction folded some of those into the
+    /// snapshot, the snapshot and the changes after it (`snapshot_seq` then
+    /// says which). Other relays on the same database catch up with it.
+    fn changes_since(
+        &self,
+        id: DocumentId,
+        after: i64,
+    ) -> impl Future<Output = Result<Option<StoredDocument>, StorageError>> + Send;
+    /// The last log sequence number of each of `ids` that exists.
+    fn document_seqs(
+        &self,
+        ids: Vec<DocumentId>,
+    ) -> impl Future<Output = Result<Vec<(DocumentId, i64)>, StorageError>> + Send;
     /// Appends changes (hash, bytes) to the document's log in one transaction,
     /// creating the document for `creator` if it does not exist. Changes whose
     /// hash is stored already are skipped. Fails with
@@ -367,6 +384,35 @@ impl Store {
             Store::Postgres(_) => "postgres",
         }
     }
+
+    /// What other relays sharing this database say, as they say it: `None`
+    /// for SQLite, whose file belongs to one relay process. For Postgres a
+    /// task listens (`LISTEN`) on its own connection until the receiver is
+    /// dropped.
+    pub fn notices(&self) -> Option<mpsc::Receiver<Notice>> {
+        match self {
+            Store::Sqlite(_) => None,
+            Store::Postgres(s) => Some(s.listen()),
+        }
+    }
+}
+
+/// What another relay on the same database announced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// It stored changes of this document; its log now ends at `last_seq`.
+    Changed {
+        /// The document.
+        document: DocumentId,
+        /// The log's last sequence number after that append.
+        last_seq: i64,
+    },
+    /// It ended this account's sessions (password change, reset, logout
+    /// everywhere, disabled by an operator).
+    SessionsEnded(Uuid),
+    /// The listening connection was (re)established: anything announced
+    /// while it was down is unknown, so catch up on everything.
+    Missed,
 }
 
 /// Calls the same method on whichever backend is configured.
@@ -521,6 +567,19 @@ impl DocumentStore for Store {
     }
     async fn load_document(&self, id: DocumentId) -> Result<Option<StoredDocument>, StorageError> {
         delegate!(self, s => s.load_document(id))
+    }
+    async fn changes_since(
+        &self,
+        id: DocumentId,
+        after: i64,
+    ) -> Result<Option<StoredDocument>, StorageError> {
+        delegate!(self, s => s.changes_since(id, after))
+    }
+    async fn document_seqs(
+        &self,
+        ids: Vec<DocumentId>,
+    ) -> Result<Vec<(DocumentId, i64)>, StorageError> {
+        delegate!(self, s => s.document_seqs(ids))
     }
     async fn append_changes(
         &self,

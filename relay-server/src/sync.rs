@@ -42,6 +42,9 @@ pub struct SyncSettings {
     pub compact_after: i64,
     /// Largest frame accepted.
     pub max_frame: usize,
+    /// With other relays on the database: how often loaded documents are
+    /// checked for changes they stored (the safety net for lost notifications).
+    pub catch_up: Duration,
 }
 
 impl SyncSettings {
@@ -53,6 +56,7 @@ impl SyncSettings {
             doc_idle: Duration::from_secs(config.doc_idle_secs),
             compact_after: i64::from(config.compact_after),
             max_frame: config.max_frame_bytes,
+            catch_up: Duration::from_secs(config.catch_up_secs),
         }
     }
 }
@@ -124,6 +128,9 @@ pub(crate) struct Edit {
     pub document: lifeos_core::DocumentId,
     pub changes: Vec<automerge::Change>,
     pub reply: oneshot::Sender<Result<(), EditError>>,
+    /// The document was read from the database again for this edit (with
+    /// other relays on it, the copy in memory may have lagged).
+    pub caught_up: bool,
 }
 
 /// A connection that completed the handshake.
@@ -220,6 +227,7 @@ impl SyncHandle {
             document,
             changes,
             reply,
+            caught_up: false,
         };
         self.commands
             .send(Command::Edit(edit))

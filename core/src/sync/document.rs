@@ -269,6 +269,32 @@ impl DocSync {
         self.flush(doc, everyone)
     }
 
+    /// Takes in `bytes` (changes or a saved document) that storage already
+    /// holds: another relay on the same database stored them. They are not
+    /// handed to storage again, and go to every peer (with
+    /// [`Durability::CommitFirst`], once this relay's own outstanding changes
+    /// are committed too). Returns whether the document changed, and what to do.
+    pub fn absorb_stored(
+        &mut self,
+        doc: &mut AutoCommit,
+        bytes: &[u8],
+    ) -> Result<(bool, Vec<Output>), automerge::AutomergeError> {
+        // Anything not yet handed to storage goes first, so that the new
+        // `handed_off` below never covers a change nobody stored.
+        let mut out = self.flush(doc, []);
+        let before = doc.get_heads();
+        doc.load_incremental(bytes)?;
+        let heads = doc.get_heads();
+        if heads == before {
+            return Ok((false, out));
+        }
+        self.handed_off = heads;
+        out.push(Output::Changed);
+        let everyone: Vec<PeerId> = self.peers.keys().cloned().collect();
+        out.extend(self.flush(doc, everyone));
+        Ok((true, out))
+    }
+
     /// Storage confirmed the changes of `ticket`; releases the messages that waited for them.
     pub fn committed(&mut self, doc: &mut AutoCommit, ticket: CommitTicket) -> Vec<Output> {
         self.outstanding.remove(&ticket.0);

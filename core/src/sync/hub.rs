@@ -296,6 +296,33 @@ impl<A: Authorize> Hub<A> {
         }
     }
 
+    /// Takes in changes of a loaded document that storage already holds
+    /// (another relay on the same database stored them, and this relay read
+    /// them from the change log): they go to the document's peers without
+    /// being persisted again. A document that is not loaded is left alone
+    /// (it will be read from storage when it is needed).
+    pub fn absorb_stored(
+        &mut self,
+        document: DocumentId,
+        bytes: &[u8],
+    ) -> Result<Vec<HubOutput>, LoadError> {
+        let Some(Slot::Ready(ready)) = self.docs.get_mut(&document) else {
+            return Ok(Vec::new());
+        };
+        let Ready {
+            doc,
+            sync,
+            created_by,
+        } = &mut **ready;
+        let (_, outputs) = sync
+            .absorb_stored(doc, bytes)
+            .map_err(|e| LoadError::Corrupt {
+                document,
+                reason: e.to_string(),
+            })?;
+        Ok(wrap(document, outputs, created_by))
+    }
+
     /// Drops a document from memory if nothing waits for storage and no peer
     /// syncs it; returns whether it was dropped. Memory then holds only active documents.
     pub fn unload_if_idle(&mut self, document: &DocumentId) -> bool {

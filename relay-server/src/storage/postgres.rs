@@ -3,23 +3,31 @@
 
 use std::time::Duration;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use lifeos_core::DocumentId;
 
 use super::{
-    Appended, AuditEvent, DocumentStore, KeyClaim, RefreshOutcome, Storage, StorageError,
+    Appended, AuditEvent, DocumentStore, KeyClaim, Notice, RefreshOutcome, Storage, StorageError,
     StoredDocument, UserRecord,
 };
 use crate::error::StartupError;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
+/// The channel on which relays announce stored changes: `<instance> <document> <last_seq>`.
+const CHANGES_CHANNEL: &str = "lifeos_changes";
+/// The channel on which relays announce ended sessions: `<instance> <user>`.
+const SESSIONS_CHANNEL: &str = "lifeos_sessions";
+
 /// A Postgres database.
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// Names this process in its notifications, so it ignores its own.
+    instance: Uuid,
 }
 
 impl PostgresStore {
@@ -31,8 +39,109 @@ impl PostgresStore {
             .acquire_timeout(Duration::from_secs(3))
             .connect_lazy(url)
             .map_err(|e| StartupError::Database(format!("bad Postgres URL: {e}")))?;
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore {
+            pool,
+            instance: Uuid::new_v4(),
+        })
     }
+
+    /// Listens for other relays' notifications on a connection of its own
+    /// (see [`super::Store::notices`]).
+    pub(super) fn listen(&self) -> mpsc::Receiver<Notice> {
+        let (tx, rx) = mpsc::channel(4096);
+        tokio::spawn(listen(self.pool.clone(), self.instance, tx));
+        rx
+    }
+}
+
+/// Forwards notifications until `tx` closes. Reconnects with backoff after
+/// a failure; every (re)connection sends [`Notice::Missed`] first, since
+/// whatever was announced while it was down is lost.
+async fn listen(pool: PgPool, instance: Uuid, tx: mpsc::Sender<Notice>) {
+    let mut failures = 0u32;
+    loop {
+        let mut listener = match PgListener::connect_with(&pool).await {
+            Ok(l) => l,
+            Err(e) => {
+                failures += 1;
+                tracing::warn!(error = %e, "cannot listen for other relays' changes; retrying");
+                tokio::select! {
+                    () = tokio::time::sleep(listen_backoff(failures)) => continue,
+                    () = tx.closed() => return,
+                }
+            }
+        };
+        if let Err(e) = listener
+            .listen_all([CHANGES_CHANNEL, SESSIONS_CHANNEL])
+            .await
+        {
+            failures += 1;
+            tracing::warn!(error = %e, "cannot listen for other relays' changes; retrying");
+            tokio::select! {
+                () = tokio::time::sleep(listen_backoff(failures)) => continue,
+                () = tx.closed() => return,
+            }
+        }
+        if failures > 0 {
+            tracing::info!("listening for other relays' changes again");
+        }
+        failures = 0;
+        if tx.send(Notice::Missed).await.is_err() {
+            return;
+        }
+        loop {
+            let received = tokio::select! {
+                r = listener.try_recv() => r,
+                () = tx.closed() => return,
+            };
+            let notice = match received {
+                Ok(Some(n)) => parse_notice(n.channel(), n.payload(), instance),
+                // The connection dropped; the next call reconnects and listens again.
+                Ok(None) => Some(Notice::Missed),
+                Err(e) => {
+                    failures += 1;
+                    tracing::warn!(error = %e, "lost the connection listening for other relays' changes");
+                    break;
+                }
+            };
+            if let Some(notice) = notice
+                && tx.send(notice).await.is_err()
+            {
+                return;
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(listen_backoff(failures)) => {}
+            () = tx.closed() => return,
+        }
+    }
+}
+
+fn listen_backoff(failures: u32) -> Duration {
+    Duration::from_millis(200u64.saturating_mul(1 << failures.min(5))).min(Duration::from_secs(5))
+}
+
+/// A notification of another relay; `None` for this relay's own and for
+/// anything malformed (logged: only relays write these channels).
+fn parse_notice(channel: &str, payload: &str, instance: Uuid) -> Option<Notice> {
+    let mut parts = payload.split(' ');
+    let from: Uuid = parts.next()?.parse().ok()?;
+    if from == instance {
+        return None;
+    }
+    let notice = match channel {
+        CHANGES_CHANNEL => {
+            let document = parts.next()?.parse().ok()?;
+            let last_seq = parts.next()?.parse().ok()?;
+            Some(Notice::Changed { document, last_seq })
+        }
+        SESSIONS_CHANNEL => parts.next()?.parse().ok().map(Notice::SessionsEnded),
+        _ => None,
+    };
+    if notice.is_none() {
+        tracing::warn!(channel, "ignoring a malformed notification");
+    }
+    notice
 }
 
 type UserRow = (Uuid, String, String, i64, Option<i64>, i64);
@@ -59,9 +168,17 @@ fn user_record(
 /// generation on, so its access tokens stop working. Returns whether the user exists.
 async fn end_sessions(
     tx: &mut sqlx::PgConnection,
+    instance: Uuid,
     user: Uuid,
     now: i64,
 ) -> Result<bool, StorageError> {
+    // Delivered at commit: other relays close the account's live connections.
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(SESSIONS_CHANNEL)
+        .bind(format!("{instance} {user}"))
+        .execute(&mut *tx)
+        .await
+        .map_err(storage_error)?;
     sqlx::query(
         "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
     )
@@ -257,7 +374,7 @@ impl Storage for PostgresStore {
             .map_err(storage_error)?
             .rows_affected();
         if disabled {
-            end_sessions(&mut tx, user, now).await?;
+            end_sessions(&mut tx, self.instance, user, now).await?;
         }
         tx.commit().await.map_err(storage_error)?;
         Ok(changed == 1)
@@ -303,7 +420,7 @@ impl Storage for PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(storage_error)?;
-        end_sessions(&mut tx, user, now).await?;
+        end_sessions(&mut tx, self.instance, user, now).await?;
         tx.commit().await.map_err(storage_error)?;
         Ok(Some(user))
     }
@@ -357,7 +474,7 @@ impl Storage for PostgresStore {
 
     async fn revoke_all_sessions(&self, user: Uuid, now: i64) -> Result<bool, StorageError> {
         let mut tx = self.pool.begin().await.map_err(storage_error)?;
-        let exists = end_sessions(&mut tx, user, now).await?;
+        let exists = end_sessions(&mut tx, self.instance, user, now).await?;
         tx.commit().await.map_err(storage_error)?;
         Ok(exists)
     }
@@ -375,7 +492,7 @@ impl Storage for PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(storage_error)?;
-        end_sessions(&mut tx, user, now).await?;
+        end_sessions(&mut tx, self.instance, user, now).await?;
         tx.commit().await.map_err(storage_error)
     }
 
@@ -499,6 +616,61 @@ impl Storage for PostgresStore {
     }
 }
 
+impl PostgresStore {
+    /// The whole document (`after` is `None`), or what was logged after
+    /// `after` (with the snapshot only if compaction folded some of that in).
+    async fn read_document(
+        &self,
+        id: DocumentId,
+        after: Option<i64>,
+    ) -> Result<Option<StoredDocument>, StorageError> {
+        // REPEATABLE READ: the snapshot and the log come from one consistent view.
+        let mut tx = self.pool.begin().await.map_err(storage_error)?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .execute(&mut *tx)
+            .await
+            .map_err(storage_error)?;
+        let key = id.as_bytes().as_slice();
+        let row: Option<(Uuid, i64, i64)> =
+            sqlx::query_as("SELECT owner_id, snapshot_seq, last_seq FROM documents WHERE id = $1")
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(storage_error)?;
+        let Some((owner, snapshot_seq, last_seq)) = row else {
+            return Ok(None);
+        };
+        let (snapshot, from) = match after {
+            Some(after) if after >= snapshot_seq => (None, after),
+            _ => {
+                let snapshot: Option<Vec<u8>> =
+                    sqlx::query_scalar("SELECT snapshot FROM documents WHERE id = $1")
+                        .bind(key)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(storage_error)?;
+                (snapshot, snapshot_seq)
+            }
+        };
+        let changes: Vec<Vec<u8>> = sqlx::query_scalar(
+            "SELECT data FROM changes WHERE document_id = $1 AND seq > $2 ORDER BY seq",
+        )
+        .bind(key)
+        .bind(from)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(storage_error)?;
+        tx.commit().await.map_err(storage_error)?;
+        Ok(Some(StoredDocument {
+            owner,
+            snapshot,
+            snapshot_seq: from,
+            changes,
+            last_seq,
+        }))
+    }
+}
+
 impl DocumentStore for PostgresStore {
     async fn reserve_document(
         &self,
@@ -525,38 +697,32 @@ impl DocumentStore for PostgresStore {
     }
 
     async fn load_document(&self, id: DocumentId) -> Result<Option<StoredDocument>, StorageError> {
-        // REPEATABLE READ: the snapshot and the log come from one consistent view.
-        let mut tx = self.pool.begin().await.map_err(storage_error)?;
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .execute(&mut *tx)
-            .await
-            .map_err(storage_error)?;
-        let row: Option<DocumentRow> = sqlx::query_as(
-            "SELECT owner_id, snapshot, snapshot_seq, last_seq FROM documents WHERE id = $1",
-        )
-        .bind(id.as_bytes().as_slice())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(storage_error)?;
-        let Some((owner, snapshot, snapshot_seq, last_seq)) = row else {
-            return Ok(None);
-        };
-        let changes: Vec<Vec<u8>> = sqlx::query_scalar(
-            "SELECT data FROM changes WHERE document_id = $1 AND seq > $2 ORDER BY seq",
-        )
-        .bind(id.as_bytes().as_slice())
-        .bind(snapshot_seq)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(storage_error)?;
-        tx.commit().await.map_err(storage_error)?;
-        Ok(Some(StoredDocument {
-            owner,
-            snapshot,
-            snapshot_seq,
-            changes,
-            last_seq,
-        }))
+        self.read_document(id, None).await
+    }
+
+    async fn changes_since(
+        &self,
+        id: DocumentId,
+        after: i64,
+    ) -> Result<Option<StoredDocument>, StorageError> {
+        self.read_document(id, Some(after)).await
+    }
+
+    async fn document_seqs(
+        &self,
+        ids: Vec<DocumentId>,
+    ) -> Result<Vec<(DocumentId, i64)>, StorageError> {
+        let keys: Vec<Vec<u8>> = ids.iter().map(|id| id.as_bytes().to_vec()).collect();
+        let rows: Vec<(Vec<u8>, i64)> =
+            sqlx::query_as("SELECT id, last_seq FROM documents WHERE id = ANY($1)")
+                .bind(keys)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(storage_error)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(key, seq)| Some((DocumentId::from(<[u8; 16]>::try_from(key).ok()?), seq)))
+            .collect())
     }
 
     async fn append_changes(
@@ -610,6 +776,7 @@ impl DocumentStore for PostgresStore {
         .map_err(storage_error)?
         .rows_affected();
         // Skipped duplicates leave gaps in the numbering; only the order matters.
+        let previous_seq = last_seq;
         let last_seq = last_seq + count;
         sqlx::query("UPDATE documents SET last_seq = $1 WHERE id = $2")
             .bind(last_seq)
@@ -617,11 +784,21 @@ impl DocumentStore for PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(storage_error)?;
+        if inserted > 0 {
+            // Delivered at commit: other relays read what they lack from the log.
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHANGES_CHANNEL)
+                .bind(format!("{} {id} {last_seq}", self.instance))
+                .execute(&mut *tx)
+                .await
+                .map_err(storage_error)?;
+        }
         tx.commit().await.map_err(storage_error)?;
         let inserted = usize::try_from(inserted).unwrap_or(usize::MAX);
         Ok(Appended {
             created: created && inserted > 0,
             inserted,
+            previous_seq,
             last_seq,
             since_snapshot: last_seq - snapshot_seq,
         })

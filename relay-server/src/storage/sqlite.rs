@@ -563,6 +563,64 @@ impl Storage for SqliteStore {
     }
 }
 
+/// The whole document (`after` is `None`), or what was logged after `after`
+/// (with the snapshot only if compaction folded some of that in), in one
+/// read transaction so that the snapshot and the log agree.
+fn read_document(
+    conn: &mut rusqlite::Connection,
+    id: DocumentId,
+    after: Option<i64>,
+) -> Result<Option<StoredDocument>, StorageError> {
+    let tx = conn.transaction().map_err(storage_error)?;
+    let key = doc_key(id);
+    let row: Option<(String, i64, i64)> = tx
+        .query_row(
+            "SELECT owner_id, snapshot_seq, last_seq FROM documents WHERE id = ?1",
+            [&key],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+        .map_err(storage_error)?;
+    let Some((owner, snapshot_seq, last_seq)) = row else {
+        return Ok(None);
+    };
+    let owner = owner
+        .parse()
+        .map_err(|_| StorageError::Other("bad owner id in documents".into()))?;
+    let (snapshot, from) = match after {
+        Some(after) if after >= snapshot_seq => (None, after),
+        _ => {
+            let snapshot: Option<Vec<u8>> = tx
+                .query_row(
+                    "SELECT snapshot FROM documents WHERE id = ?1",
+                    [&key],
+                    |r| r.get(0),
+                )
+                .map_err(storage_error)?;
+            (snapshot, snapshot_seq)
+        }
+    };
+    let changes = {
+        let mut stmt = tx
+            .prepare_cached(
+                "SELECT data FROM changes WHERE document_id = ?1 AND seq > ?2 ORDER BY seq",
+            )
+            .map_err(storage_error)?;
+        stmt.query_map((&key, from), |r| r.get::<_, Vec<u8>>(0))
+            .map_err(storage_error)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(storage_error)?
+    };
+    tx.commit().map_err(storage_error)?;
+    Ok(Some(StoredDocument {
+        owner,
+        snapshot,
+        snapshot_seq: from,
+        changes,
+        last_seq,
+    }))
+}
+
 impl DocumentStore for SqliteStore {
     async fn reserve_document(
         &self,
@@ -602,28 +660,38 @@ impl DocumentStore for SqliteStore {
     }
 
     async fn load_document(&self, id: DocumentId) -> Result<Option<StoredDocument>, StorageError> {
+        self.with_conn(move |conn| read_document(conn, id, None))
+            .await
+    }
+
+    async fn changes_since(
+        &self,
+        id: DocumentId,
+        after: i64,
+    ) -> Result<Option<StoredDocument>, StorageError> {
+        self.with_conn(move |conn| read_document(conn, id, Some(after)))
+            .await
+    }
+
+    async fn document_seqs(
+        &self,
+        ids: Vec<DocumentId>,
+    ) -> Result<Vec<(DocumentId, i64)>, StorageError> {
         self.with_conn(move |conn| {
-            // One read transaction, so the snapshot and the log agree.
-            let tx = conn.transaction().map_err(storage_error)?;
-            let row: Option<(String, Option<Vec<u8>>, i64, i64)> = tx
-                .query_row(
-                    "SELECT owner_id, snapshot, snapshot_seq, last_seq FROM documents WHERE id = ?1",
-                    [doc_key(id)],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-                )
-                .optional()
+            let mut stmt = conn
+                .prepare_cached("SELECT last_seq FROM documents WHERE id = ?1")
                 .map_err(storage_error)?;
-            let Some((owner, snapshot, snapshot_seq, last_seq)) = row else { return Ok(None) };
-            let owner = owner.parse().map_err(|_| StorageError::Other("bad owner id in documents".into()))?;
-            let mut stmt = tx
-                .prepare("SELECT data FROM changes WHERE document_id = ?1 AND seq > ?2 ORDER BY seq")
-                .map_err(storage_error)?;
-            let changes = stmt
-                .query_map((doc_key(id), snapshot_seq), |r| r.get::<_, Vec<u8>>(0))
-                .map_err(storage_error)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(storage_error)?;
-            Ok(Some(StoredDocument { owner, snapshot, snapshot_seq, changes, last_seq }))
+            let mut seqs = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(seq) = stmt
+                    .query_row([doc_key(id)], |r| r.get::<_, i64>(0))
+                    .optional()
+                    .map_err(storage_error)?
+                {
+                    seqs.push((id, seq));
+                }
+            }
+            Ok(seqs)
         })
         .await
     }
@@ -656,6 +724,7 @@ impl DocumentStore for SqliteStore {
             let Some((owner, snapshot, snapshot_seq, mut last_seq)) = row else {
                 return Err(StorageError::Other(format!("document {id} does not exist and has no creator")));
             };
+            let previous_seq = last_seq;
             if creator.is_some_and(|c| c.to_string() != owner) {
                 return Err(StorageError::NotOwner);
             }
@@ -674,7 +743,7 @@ impl DocumentStore for SqliteStore {
             }
             tx.execute("UPDATE documents SET last_seq = ?1 WHERE id = ?2", (last_seq, &key)).map_err(storage_error)?;
             tx.commit().map_err(storage_error)?;
-            Ok(Appended { created: created && inserted > 0, inserted, last_seq, since_snapshot: last_seq - snapshot_seq })
+            Ok(Appended { created: created && inserted > 0, inserted, previous_seq, last_seq, since_snapshot: last_seq - snapshot_seq })
         })
         .await
     }

@@ -13,7 +13,9 @@ use uuid::Uuid;
 use super::{
     CloseReason, Command, ConnId, Edit, EditError, JoinError, Joined, SyncSettings, SyncStats,
 };
-use crate::storage::{Appended, DocumentStore, Storage, StorageError, Store, StoredDocument};
+use crate::storage::{
+    Appended, DocumentStore, Notice, Storage, StorageError, Store, StoredDocument,
+};
 
 /// Results of the actor's own background tasks.
 pub(crate) enum Internal {
@@ -33,6 +35,14 @@ pub(crate) enum Internal {
     RetryPersist(DocumentId),
     RetryLoad(DocumentId),
     Compacted(DocumentId),
+    /// What another relay stored after the log position this relay had read.
+    CaughtUp {
+        document: DocumentId,
+        result: Result<Option<StoredDocument>, StorageError>,
+    },
+    RetryCatchUp(DocumentId),
+    /// The log positions of loaded documents, read for the periodic check.
+    Seqs(Vec<(DocumentId, i64)>),
     /// Each connected user's current session generation; `None` when the
     /// account is gone or disabled.
     Sessions(Vec<(Uuid, Option<i64>)>),
@@ -80,6 +90,23 @@ struct Connection {
 
 type EditReply = oneshot::Sender<Result<(), EditError>>;
 
+/// How far this relay has read a loaded document's change log, when other
+/// relays share the database.
+#[derive(Default)]
+struct LogPosition {
+    /// Every change up to this sequence number is in memory.
+    known: i64,
+    /// The highest sequence number another relay announced (or a check read).
+    heard: i64,
+    /// A catch-up read is running.
+    reading: bool,
+    failures: u32,
+}
+
+/// At most this many documents are remembered as refused for lack of
+/// content (see `Actor::refused`); more are simply not remembered.
+const REFUSED_LIMIT: usize = 10_000;
+
 /// An applied edit waiting for storage: the document's heads once its
 /// changes are stored (`None`: once nothing is left to store), and whom to tell.
 type StoredWaiter = (Option<Vec<automerge::ChangeHash>>, EditReply);
@@ -95,6 +122,8 @@ struct Writes {
 
 struct Actor {
     store: Store,
+    /// The relay's own peer id.
+    local: PeerId,
     settings: SyncSettings,
     hub: Hub<Policy>,
     commands: mpsc::WeakSender<Command>,
@@ -113,6 +142,16 @@ struct Actor {
     /// Applied edits waiting for storage: the document's heads once stored
     /// (`None`: until nothing is left to store), and whom to tell.
     stored_waiters: HashMap<DocumentId, Vec<StoredWaiter>>,
+    /// Other relays' announcements (Postgres); `None` on SQLite.
+    notices: Option<mpsc::Receiver<Notice>>,
+    /// Per loaded document, how far its change log has been read (only
+    /// with other relays on the database).
+    positions: HashMap<DocumentId, LogPosition>,
+    /// Peers told `doc-unavailable` for a document nobody had stored yet,
+    /// with their request: when another relay announces the document, the
+    /// request is answered again (a device of the same user on that relay
+    /// may have created it a moment before).
+    refused: HashMap<DocumentId, HashMap<PeerId, Message>>,
     /// Set once shutdown began: no new connections or messages.
     stopping: bool,
     shutdown: Option<oneshot::Sender<()>>,
@@ -125,9 +164,14 @@ pub(super) fn spawn(
     commands: mpsc::WeakSender<Command>,
     receiver: mpsc::Receiver<Command>,
 ) {
+    let notices = store.notices();
     let actor = Actor {
+        notices,
+        positions: HashMap::new(),
+        refused: HashMap::new(),
         store,
-        hub: Hub::new(local, Durability::CommitFirst, Policy::default()),
+        hub: Hub::new(local.clone(), Durability::CommitFirst, Policy::default()),
+        local,
         settings,
         commands,
         connections: HashMap::new(),
@@ -156,6 +200,32 @@ fn now_millis() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// The next notice, or never when there is no listener.
+async fn next_notice(notices: &mut Option<mpsc::Receiver<Notice>>) -> Option<Notice> {
+    match notices {
+        Some(receiver) => receiver.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// What a device sends to ask for a document it does not have: the
+/// request that is answered again once another relay stored the document.
+fn request_for(document: DocumentId, from: PeerId, to: PeerId) -> Message {
+    use automerge::sync::SyncDoc as _;
+    let mut state = automerge::sync::State::new();
+    let data = automerge::AutoCommit::new()
+        .sync()
+        .generate_sync_message(&mut state)
+        .map(|m| m.encode())
+        .unwrap_or_default();
+    Message::Request {
+        document_id: document,
+        sender_id: from,
+        target_id: to,
+        data,
+    }
+}
+
 impl Actor {
     async fn run(mut self, mut receiver: mpsc::Receiver<Command>) {
         let sweep_every =
@@ -164,12 +234,19 @@ impl Actor {
         sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut sessions = tokio::time::interval(SESSION_CHECK);
         sessions.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut catch_up = tokio::time::interval(self.settings.catch_up);
+        catch_up.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 command = receiver.recv() => match command {
                     Some(command) => self.handle(command),
                     None => break,
                 },
+                notice = next_notice(&mut self.notices) => match notice {
+                    Some(notice) => self.notice(notice),
+                    None => self.notices = None,
+                },
+                _ = catch_up.tick(), if self.notices.is_some() => self.check_positions(),
                 _ = sweep.tick() => self.sweep(),
                 _ = sessions.tick() => self.check_sessions(),
             }
@@ -280,7 +357,8 @@ impl Actor {
         if later.is_empty() {
             return;
         }
-        self.edits.insert(document, later);
+        // Applying may have queued edits again (to wait for a catch-up); keep both.
+        self.edits.entry(document).or_default().extend(later);
         if !self.hub.authorizer_mut().owners.contains_key(&document) {
             if let std::collections::hash_map::Entry::Vacant(pending) =
                 self.resolving.entry(document)
@@ -304,17 +382,49 @@ impl Actor {
             document,
             changes,
             reply,
+            caught_up,
         } = edit;
         let hashes: Vec<automerge::ChangeHash> = changes.iter().map(|c| c.hash()).collect();
+        // With other relays on the database, this copy may lag what the
+        // request read from storage: then catch up first and try once more.
+        let may_wait = !caught_up && self.positions.contains_key(&document);
         let edited = self.hub.edit(document, |doc| {
-            doc.apply_changes(changes).map_err(|e| e.to_string())?;
+            let behind = changes
+                .iter()
+                .flat_map(|c| c.deps())
+                .any(|d| !hashes.contains(d) && doc.get_change_by_hash(d).is_none());
+            if behind && may_wait {
+                return Err(Err(changes));
+            }
+            doc.apply_changes(changes).map_err(|e| Ok(e.to_string()))?;
             // Automerge queues, silently, changes whose dependencies it lacks.
             if hashes.iter().all(|h| doc.get_change_by_hash(h).is_some()) {
                 Ok(())
             } else {
-                Err("they depend on changes the relay does not have".to_string())
+                Err(Ok(
+                    "they depend on changes the relay does not have".to_string()
+                ))
             }
         });
+        let edited = match edited {
+            Some((Err(Err(changes)), outputs)) => {
+                self.process(outputs);
+                self.edits.entry(document).or_default().push(Edit {
+                    user,
+                    document,
+                    changes,
+                    reply,
+                    caught_up: true,
+                });
+                if let Some(position) = self.positions.get_mut(&document) {
+                    position.heard = position.heard.max(position.known + 1);
+                }
+                self.catch_up(document);
+                return;
+            }
+            Some((applied, outputs)) => Some((applied.map_err(|e| e.unwrap_or_default()), outputs)),
+            None => None,
+        };
         let Some((applied, outputs)) = edited else {
             let _ = reply.send(Err(EditError::Corrupt));
             return;
@@ -465,6 +575,9 @@ impl Actor {
             match output {
                 HubOutput::Send { to, message } => {
                     tracing::trace!(peer = %to, kind = message.type_name(), "sync: send");
+                    if let Message::DocUnavailable { document_id, .. } = &message {
+                        self.remember_refusal(*document_id, &to);
+                    }
                     self.deliver(&to, encode(&message));
                 }
                 HubOutput::Load { document } => self.load(document),
@@ -519,6 +632,10 @@ impl Actor {
     fn forget_peer(&mut self, peer: &PeerId) {
         self.hub.peer_disconnected(peer);
         self.hub.authorizer_mut().users.remove(peer);
+        self.refused.retain(|_, peers| {
+            peers.remove(peer);
+            !peers.is_empty()
+        });
     }
 
     fn load(&mut self, document: DocumentId) {
@@ -607,8 +724,15 @@ impl Actor {
                     let bytes = stored.as_ref().and_then(StoredDocument::bytes);
                     match self.hub.loaded(document, bytes.as_deref()) {
                         Ok(outputs) => {
+                            if self.notices.is_some() && self.hub.is_ready(&document) {
+                                let last = stored.as_ref().map_or(0, |s| s.last_seq);
+                                let position = self.positions.entry(document).or_default();
+                                position.known = last;
+                                position.heard = position.heard.max(last);
+                            }
                             self.process(outputs);
                             self.run_edits(document);
+                            self.catch_up(document);
                         }
                         Err(e) => {
                             tracing::error!(%document, error = %e, "sync: stored document does not load");
@@ -635,6 +759,16 @@ impl Actor {
             Internal::RetryPersist(document) => {
                 if self.writes.get(&document).is_some_and(|w| !w.in_flight) {
                     self.start_write(document);
+                }
+            }
+            Internal::CaughtUp { document, result } => self.caught_up(document, result),
+            Internal::RetryCatchUp(document) => self.catch_up(document),
+            Internal::Seqs(seqs) => {
+                for (document, seq) in seqs {
+                    if let Some(position) = self.positions.get_mut(&document) {
+                        position.heard = position.heard.max(seq);
+                        self.catch_up(document);
+                    }
                 }
             }
             Internal::Compacted(document) => {
@@ -672,6 +806,13 @@ impl Actor {
         tracing::debug!(%document, requests = batch.len(), ok = result.is_ok(), "sync: append finished");
         match result {
             Ok(appended) => {
+                if let Some(position) = self.positions.get_mut(&document) {
+                    if appended.previous_seq <= position.known {
+                        // Everything up to this batch was here, and the batch is.
+                        position.known = position.known.max(appended.last_seq);
+                    }
+                    position.heard = position.heard.max(appended.last_seq);
+                }
                 if let Some(writes) = self.writes.get_mut(&document) {
                     writes.in_flight = false;
                     writes.failures = 0;
@@ -710,6 +851,7 @@ impl Actor {
                 self.start_write(document);
                 let drained = !self.writes.contains_key(&document);
                 self.release_waiters(document, &stored, drained);
+                self.catch_up(document);
             }
             Err(StorageError::NotOwner) => {
                 // Another relay on the same database stored this id for another
@@ -719,6 +861,7 @@ impl Actor {
                 self.writes.remove(&document);
                 self.fail_edits(document, EditError::NotOwner);
                 self.hub.authorizer_mut().owners.remove(&document);
+                self.positions.remove(&document);
                 for peer in self.hub.evict(&document) {
                     self.close(&peer, CloseReason::Protocol);
                 }
@@ -738,6 +881,129 @@ impl Actor {
                 self.retry_later(wait, Internal::RetryPersist(document));
             }
         }
+    }
+
+    /// Another relay on the database said something.
+    fn notice(&mut self, notice: Notice) {
+        match notice {
+            Notice::Changed { document, last_seq } => {
+                if self.hub.is_loaded(&document) {
+                    let position = self.positions.entry(document).or_default();
+                    position.heard = position.heard.max(last_seq);
+                    self.catch_up(document);
+                    return;
+                }
+                // Not here. If this relay thought it did not exist, it does now.
+                let policy = self.hub.authorizer_mut();
+                if policy.owners.get(&document) == Some(&Owner::Nobody) {
+                    policy.owners.remove(&document);
+                }
+                for (peer, message) in self.refused.remove(&document).unwrap_or_default() {
+                    if let Some(conn) = self.connections.get(&peer).map(|c| c.conn) {
+                        tracing::debug!(%peer, %document, "sync: asking again for a document another relay stored");
+                        self.message(conn, peer, message);
+                    }
+                }
+            }
+            Notice::SessionsEnded(user) => {
+                if self.connections.values().any(|c| c.user == user) {
+                    self.check_accounts(HashSet::from([user]));
+                }
+            }
+            Notice::Missed => self.check_positions(),
+        }
+    }
+
+    /// Remembers that `peer` was told `document` does not exist, so that the
+    /// request is answered again if another relay announces it.
+    fn remember_refusal(&mut self, document: DocumentId, peer: &PeerId) {
+        if self.notices.is_none()
+            || self.hub.authorizer_mut().owners.get(&document) != Some(&Owner::Nobody)
+            || (self.refused.len() >= REFUSED_LIMIT && !self.refused.contains_key(&document))
+        {
+            return;
+        }
+        let request = request_for(document, peer.clone(), self.local.clone());
+        self.refused
+            .entry(document)
+            .or_default()
+            .insert(peer.clone(), request);
+    }
+
+    /// Reads what other relays stored after this relay's position in the
+    /// document's log, if they announced more than it has read.
+    fn catch_up(&mut self, document: DocumentId) {
+        let ready = self.hub.is_ready(&document);
+        let Some(position) = self.positions.get_mut(&document) else {
+            return;
+        };
+        if position.reading || position.heard <= position.known || !ready {
+            return;
+        }
+        position.reading = true;
+        let after = position.known;
+        let store = self.store.clone();
+        self.spawn(async move {
+            let result = store.changes_since(document, after).await;
+            Internal::CaughtUp { document, result }
+        });
+    }
+
+    fn caught_up(
+        &mut self,
+        document: DocumentId,
+        result: Result<Option<StoredDocument>, StorageError>,
+    ) {
+        let Some(position) = self.positions.get_mut(&document) else {
+            return; // It left memory meanwhile.
+        };
+        position.reading = false;
+        match result {
+            Ok(Some(read)) => {
+                position.failures = 0;
+                let last = read.last_seq;
+                if let Some(bytes) = read.bytes() {
+                    match self.hub.absorb_stored(document, &bytes) {
+                        Ok(outputs) => self.process(outputs),
+                        Err(e) => {
+                            tracing::error!(%document, error = %e, "sync: another relay's changes do not load");
+                        }
+                    }
+                }
+                if let Some(position) = self.positions.get_mut(&document) {
+                    position.known = position.known.max(last);
+                    position.heard = position.heard.max(last);
+                }
+                self.run_edits(document);
+                self.catch_up(document);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                position.failures += 1;
+                let wait = backoff(position.failures);
+                tracing::warn!(%document, error = %e, retry_in = ?wait, "sync: cannot read other relays' changes");
+                self.retry_later(wait, Internal::RetryCatchUp(document));
+            }
+        }
+    }
+
+    /// Reads the log positions of every loaded document, to catch up on
+    /// announcements that never arrived.
+    fn check_positions(&self) {
+        let ids: Vec<DocumentId> = self.positions.keys().copied().collect();
+        if ids.is_empty() {
+            return;
+        }
+        let store = self.store.clone();
+        self.spawn(async move {
+            match store.document_seqs(ids).await {
+                Ok(seqs) => Internal::Seqs(seqs),
+                Err(e) => {
+                    tracing::warn!(error = %e, "sync: cannot check for other relays' changes");
+                    Internal::Seqs(Vec::new())
+                }
+            }
+        });
     }
 
     /// Folds the document's log into a new snapshot, in the background.
@@ -778,6 +1044,7 @@ impl Actor {
             let gone = !self.hub.is_loaded(&document) || self.hub.unload_if_idle(&document);
             if gone {
                 self.last_used.remove(&document);
+                self.positions.remove(&document);
                 self.hub.authorizer_mut().owners.remove(&document);
             }
         }
@@ -786,6 +1053,12 @@ impl Actor {
     /// Looks up every connected account in the background.
     fn check_sessions(&self) {
         let users: HashSet<Uuid> = self.connections.values().map(|c| c.user).collect();
+        self.check_accounts(users);
+    }
+
+    /// Looks up these accounts in the background; connections whose
+    /// session ended are closed when the answer comes.
+    fn check_accounts(&self, users: HashSet<Uuid>) {
         if users.is_empty() {
             return;
         }

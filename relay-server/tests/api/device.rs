@@ -114,12 +114,17 @@ impl Device {
     /// A new document with `key` = `value` at its root.
     pub async fn create(&mut self, key: &str, value: &str) -> DocumentId {
         let id = DocumentId::generate();
+        self.create_as(id, key, value).await;
+        id
+    }
+
+    /// A new document with id `id` and `key` = `value` at its root.
+    pub async fn create_as(&mut self, id: DocumentId, key: &str, value: &str) {
         let mut doc = AutoCommit::new();
         doc.put(ROOT, key, value).unwrap();
         self.client.documents_mut().insert(id, doc);
         let outputs = self.client.local_change(id);
         self.send_all(outputs).await;
-        id
     }
 
     /// Takes on every document of `data` (a user's data built with

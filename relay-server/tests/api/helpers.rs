@@ -90,6 +90,32 @@ impl TestApp {
         self.server = Some(server);
     }
 
+    /// Another relay process on the same database (Postgres: several
+    /// relays behind one load balancer), with its own data directory and
+    /// the same settings otherwise, adjusted by `adjust`. The first relay
+    /// drops the database.
+    pub async fn sibling(&self, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut config = self.config.clone();
+        config.data_dir = data_dir.path().to_path_buf();
+        config.mail_outbox_dir = Some(data_dir.path().join("outbox"));
+        adjust(&mut config);
+        let kept = config.clone();
+        let (address, tx, server, sync) = start(config, self.features.clone()).await;
+        TestApp {
+            address,
+            config: kept,
+            features: self.features.clone(),
+            sync,
+            server: Some(server),
+            client: reqwest::Client::new(),
+            postgres_db: None,
+            outbox: data_dir.path().join("outbox"),
+            _data_dir: data_dir,
+            shutdown: Some(tx),
+        }
+    }
+
     /// Stops the relay gracefully and waits until it has exited.
     pub async fn stop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
@@ -189,6 +215,8 @@ pub fn spawn_config(dir: &std::path::Path) -> Config {
         ping_secs: 30,
         doc_idle_secs: 300,
         compact_after: 1000,
+        catch_up_secs: 5,
+        metrics_token: None,
         audit_retention_days: 365,
         web_dir: dir.join("web"),
     }

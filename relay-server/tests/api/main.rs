@@ -15,6 +15,7 @@ mod features;
 mod health;
 mod openapi;
 mod reset;
+mod scale_out;
 mod sessions;
 mod sync;
 mod web;

@@ -359,3 +359,120 @@ fn the_relay_edits_documents_on_its_own_behalf_stored_or_new() {
     );
     assert!(!relay.hub.is_loaded(&missing));
 }
+
+/// Two relays on one database: what relay A stored reaches relay B's peer
+/// through `absorb_stored`, without B storing it again.
+#[test]
+fn changes_stored_by_another_relay_reach_this_relays_peers_without_a_second_persist() {
+    let id = DocumentId::generate();
+    let mut shared = AutoCommit::new();
+    shared.put(ROOT, "v", 0).unwrap();
+    let mut a = Relay::new();
+    let mut b = Relay::new();
+    a.storage.insert(id, shared.fork());
+    b.storage.insert(id, shared.fork());
+
+    // A device on each relay, both in sync.
+    let (phone, laptop) = (peer("phone"), peer("laptop"));
+    let mut phone_doc = AutoCommit::new();
+    let mut phone_sync = DocSync::new(id, phone.clone(), Durability::Immediate, vec![]);
+    let first = phone_sync.add_peer(&mut phone_doc, peer("relay"));
+    converse(&mut a, &phone, &mut phone_doc, &mut phone_sync, first);
+    let mut laptop_doc = AutoCommit::new();
+    let mut laptop_sync = DocSync::new(id, laptop.clone(), Durability::Immediate, vec![]);
+    let first = laptop_sync.add_peer(&mut laptop_doc, peer("relay"));
+    converse(&mut b, &laptop, &mut laptop_doc, &mut laptop_sync, first);
+    assert_eq!(laptop_doc.get_heads(), shared.get_heads());
+
+    // The phone edits through relay A, which stores the change.
+    phone_doc.put(ROOT, "v", 1).unwrap();
+    let out = phone_sync.local_change(&mut phone_doc);
+    converse(&mut a, &phone, &mut phone_doc, &mut phone_sync, out);
+    assert_eq!(a.persists, 1);
+    let stored = a.storage.get_mut(&id).unwrap();
+    let new_changes = stored.save_after(&shared.get_heads());
+
+    // Relay B reads the change log and absorbs it; its laptop gets the edit.
+    let persists_before = b.persists;
+    let out = b.hub.absorb_stored(id, &new_changes).unwrap();
+    assert!(
+        out.iter().any(|o| matches!(o, HubOutput::Changed { .. })),
+        "the document changed"
+    );
+    b.run(out);
+    assert_eq!(
+        b.persists, persists_before,
+        "stored already: not persisted again"
+    );
+    converse(&mut b, &laptop, &mut laptop_doc, &mut laptop_sync, vec![]);
+    assert_eq!(
+        laptop_doc.get(ROOT, "v").unwrap().unwrap().0.as_i64(),
+        Some(1)
+    );
+    assert_eq!(laptop_doc.get_heads(), phone_doc.get_heads());
+
+    // Absorbing the same changes again is a no-op; an unloaded document is left alone.
+    assert!(b.hub.absorb_stored(id, &new_changes).unwrap().is_empty());
+    assert!(
+        b.hub
+            .absorb_stored(DocumentId::generate(), &new_changes)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// While this relay's own change waits for storage, what another relay
+/// stored is taken in but not advertised: nothing uncommitted leaks.
+#[test]
+fn absorbed_changes_wait_behind_this_relays_uncommitted_ones() {
+    let id = DocumentId::generate();
+    let mut shared = AutoCommit::new();
+    shared.put(ROOT, "v", 0).unwrap();
+    let mut hub = Hub::new(
+        peer("relay"),
+        Durability::CommitFirst,
+        |_: &PeerId, _: &DocumentId| Access::Full,
+    );
+    let laptop = peer("laptop");
+    let mut laptop_doc = AutoCommit::new();
+    let mut laptop_sync = DocSync::new(id, laptop.clone(), Durability::Immediate, vec![]);
+    let first = laptop_sync.add_peer(&mut laptop_doc, peer("relay"));
+    let Some(Output::Send { message, .. }) = first.into_iter().next() else {
+        panic!("the laptop asks");
+    };
+    assert!(matches!(
+        &hub.receive(&laptop, message).unwrap()[..],
+        [HubOutput::Load { .. }]
+    ));
+    let out = hub.loaded(id, Some(&shared.save())).unwrap();
+    assert!(out.iter().all(|o| matches!(o, HubOutput::Send { .. })));
+
+    // The relay's own edit is handed to storage and not committed yet.
+    let (_, out) = hub
+        .edit(id, |d| d.put(ROOT, "mine", true).unwrap())
+        .unwrap();
+    let ticket = out
+        .into_iter()
+        .find_map(|o| match o {
+            HubOutput::Persist { request, .. } => Some(request.ticket),
+            _ => None,
+        })
+        .expect("the edit is persisted");
+
+    // Another relay's change arrives: taken in, nothing sent yet.
+    let mut other = shared.fork();
+    other.put(ROOT, "theirs", true).unwrap();
+    let theirs = other.save_after(&shared.get_heads());
+    let out = hub.absorb_stored(id, &theirs).unwrap();
+    assert!(
+        !out.iter()
+            .any(|o| matches!(o, HubOutput::Send { .. } | HubOutput::Persist { .. })),
+        "nothing is advertised while the relay's own change is uncommitted: {out:?}"
+    );
+    // Once the commit lands, the laptop hears about both.
+    let out = hub.committed(id, ticket);
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, HubOutput::Send { to, .. } if *to == laptop))
+    );
+}
