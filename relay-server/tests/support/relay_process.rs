@@ -32,6 +32,52 @@ impl RelayProcess {
     /// Starts the relay on SQLite in a temporary directory, or on a fresh
     /// database created on the Postgres server `postgres_admin` (dropped by `stop`).
     pub async fn start(postgres_admin: Option<String>) -> RelayProcess {
+        match postgres_admin {
+            Some(admin) => {
+                let (url, name) = create_database(&admin, "lifeos_bench").await;
+                Self::spawn(
+                    lifeos_relay::config::DatabaseUrl::Postgres(url),
+                    Some((admin, name)),
+                    &[],
+                )
+            }
+            None => Self::spawn_sqlite(),
+        }
+    }
+
+    /// Starts `count` relays on one fresh Postgres database, as behind a
+    /// load balancer: they share the signing secret, so a token from one
+    /// works on all. The first one drops the database when stopped.
+    pub async fn start_cluster(postgres_admin: String, count: usize) -> Vec<RelayProcess> {
+        let (url, name) = create_database(&postgres_admin, "lifeos_cluster").await;
+        let secret = format!("cluster-secret-{}", uuid::Uuid::new_v4().simple());
+        let env = [("LIFEOS_JWT_SECRET", secret.as_str())];
+        let database = lifeos_relay::config::DatabaseUrl::Postgres(url);
+        let mut relays = vec![Self::spawn(
+            database.clone(),
+            Some((postgres_admin, name)),
+            &env,
+        )];
+        for _ in 1..count {
+            relays.push(Self::spawn(database.clone(), None, &env));
+        }
+        relays
+    }
+
+    fn spawn_sqlite() -> RelayProcess {
+        // The database file goes in the data directory `spawn` makes.
+        Self::spawn(
+            lifeos_relay::config::DatabaseUrl::Sqlite(std::path::PathBuf::new()),
+            None,
+            &[],
+        )
+    }
+
+    fn spawn(
+        database: lifeos_relay::config::DatabaseUrl,
+        postgres: Option<(String, String)>,
+        env: &[(&str, &str)],
+    ) -> RelayProcess {
         let dir = tempfile::tempdir().unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_lifeos-relay"));
         command
@@ -44,21 +90,18 @@ impl RelayProcess {
             .current_dir(dir.path())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        let mut database = lifeos_relay::config::DatabaseUrl::Sqlite(dir.path().join("lifeos.db"));
-        let (postgres, backend) = match postgres_admin {
-            Some(admin) => {
-                let name = format!("lifeos_bench_{}", std::process::id());
-                let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut conn)
-                    .await
-                    .unwrap();
-                let (server, _) = admin.rsplit_once('/').unwrap();
-                command.env("DATABASE_URL", format!("{server}/{name}"));
-                database = lifeos_relay::config::DatabaseUrl::Postgres(format!("{server}/{name}"));
-                (Some((admin, name)), "postgres")
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let (database, backend) = match database {
+            lifeos_relay::config::DatabaseUrl::Postgres(url) => {
+                command.env("DATABASE_URL", &url);
+                (lifeos_relay::config::DatabaseUrl::Postgres(url), "postgres")
             }
-            None => (None, "sqlite"),
+            lifeos_relay::config::DatabaseUrl::Sqlite(_) => (
+                lifeos_relay::config::DatabaseUrl::Sqlite(dir.path().join("lifeos.db")),
+                "sqlite",
+            ),
         };
         let mut child = command.spawn().expect("the relay binary starts");
         let stderr = child.stderr.take().unwrap();
@@ -129,6 +172,13 @@ impl RelayProcess {
         format!("ws://{}/api/v1/sync?token={token}", self.address)
     }
 
+    /// Kills the relay with SIGKILL, as a crash or the OOM killer would:
+    /// no flushing, no goodbye to its connections.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     pub async fn stop(mut self) {
         // SIGTERM, as an operator would; the relay flushes and exits.
         let _ = Command::new("kill")
@@ -145,6 +195,28 @@ impl RelayProcess {
             .unwrap();
         }
     }
+}
+
+impl Drop for RelayProcess {
+    /// A test that panics must not leave relays running.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Creates a fresh database on the Postgres server `admin`; its URL and name.
+async fn create_database(admin: &str, prefix: &str) -> (String, String) {
+    let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(admin).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (server, _) = admin.rsplit_once('/').unwrap();
+    (format!("{server}/{name}"), name)
 }
 
 /// CPU seconds (user + system) of process `pid` ("self" for this one).
