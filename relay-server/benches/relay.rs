@@ -6,6 +6,7 @@
 //! cargo bench -p lifeos-relay --bench relay -- fanout      # 32 writers x 6/s on one document
 //! cargo bench -p lifeos-relay --bench relay -- throughput  # closed-loop writers, ack latency
 //! cargo bench -p lifeos-relay --bench relay -- export      # 100,000 expenses out of GET /api/v1/export
+//! cargo bench -p lifeos-relay --bench relay -- cluster     # fan-out with writers spread over relays on one Postgres
 //! ```
 //!
 //! `LIFEOS_BENCH_POSTGRES=postgres://postgres@127.0.0.1:5432/postgres` runs
@@ -13,6 +14,9 @@
 //! without it the relay uses SQLite in a temporary directory.
 //! `LIFEOS_BENCH_SECONDS` sets the measured window (default 20 for fan-out,
 //! 10 for throughput); `LIFEOS_BENCH_WRITERS` the number of writers.
+//! `cluster` needs `LIFEOS_BENCH_POSTGRES` and starts `LIFEOS_BENCH_RELAYS`
+//! relays (default 2) on one database; writer i connects to relay i mod n,
+//! so most deliveries cross from one relay to another through Postgres.
 //! See docs/benchmarks.md for the figures.
 
 use std::collections::HashMap;
@@ -47,16 +51,27 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
+        if scenario == "cluster" {
+            let admin = std::env::var("LIFEOS_BENCH_POSTGRES")
+                .expect("the cluster scenario needs LIFEOS_BENCH_POSTGRES");
+            let count = env_number("LIFEOS_BENCH_RELAYS", 2) as usize;
+            let relays = Relay::start_cluster(admin, count).await;
+            fanout(&relays).await;
+            for relay in relays.into_iter().rev() {
+                relay.stop().await;
+            }
+            return;
+        }
         let relay = Relay::start(std::env::var("LIFEOS_BENCH_POSTGRES").ok()).await;
         match scenario.as_str() {
-            "fanout" => fanout(&relay).await,
+            "fanout" => fanout(std::slice::from_ref(&relay)).await,
             "throughput" => throughput(&relay).await,
             "export" => {
                 let expenses = env_number("LIFEOS_BENCH_EXPENSES", 100_000) as usize;
                 let token = relay.seed(&HeavyUser::new(expenses)).await;
                 relay.report_exports(&token).await;
             }
-            other => panic!("unknown scenario {other:?}: fanout, throughput or export"),
+            other => panic!("unknown scenario {other:?}: fanout, throughput, export or cluster"),
         }
         relay.stop().await;
     });
@@ -168,21 +183,22 @@ type SentTimes = Arc<Mutex<HashMap<(usize, i64), Instant>>>;
 
 /// MISSION.md 1: writers on one document, each writing 6 changes per second;
 /// latency from a writer's edit to its arrival at every other writer.
-async fn fanout(relay: &Relay) {
+/// Writer i connects to relay i mod n (one relay, or several on one database).
+async fn fanout(relays: &[Relay]) {
     let writers = env_number("LIFEOS_BENCH_WRITERS", 32) as usize;
     let seconds = env_number("LIFEOS_BENCH_SECONDS", 20);
     let rate = 6.0;
-    let token = relay.register("fanout@example.com").await;
-    let url = relay.sync_url(&token);
+    let token = relays[0].register("fanout@example.com").await;
+    let url = |i: usize| relays[i % relays.len()].sync_url(&token);
 
-    let mut first = Device::connect(&url, "writer-0").await;
+    let mut first = Device::connect(&url(0), "writer-0").await;
     let doc = DocumentId::generate();
     first.client.documents_mut().insert(doc, AutoCommit::new());
     first.edit(doc, "w0", 0).await;
     first.until(|d| d.client.unconfirmed_changes() == 0).await;
     let mut devices = vec![first];
     for i in 1..writers {
-        let mut d = Device::connect(&url, &format!("writer-{i}")).await;
+        let mut d = Device::connect(&url(i), &format!("writer-{i}")).await;
         let out = d.client.want(doc);
         d.send(out).await;
         d.until(|d| d.client.documents_mut().contains_key(&doc))
@@ -193,7 +209,8 @@ async fn fanout(relay: &Relay) {
     let sent: SentTimes = Arc::new(Mutex::new(HashMap::new()));
     let start = tokio::time::Instant::now() + Duration::from_millis(500);
     let end = start + Duration::from_secs(seconds);
-    let cpu_before = relay.cpu_seconds();
+    let relay_cpu = || relays.iter().map(Relay::cpu_seconds).sum::<f64>();
+    let cpu_before = relay_cpu();
     let own_before = cpu_seconds_of("self");
     let mut tasks = Vec::new();
     for (i, mut device) in devices.into_iter().enumerate() {
@@ -255,15 +272,23 @@ async fn fanout(relay: &Relay) {
         latencies.extend(l);
         written += s;
     }
-    let cpu = relay.cpu_seconds() - cpu_before;
+    let cpu = relay_cpu() - cpu_before;
     let own = cpu_seconds_of("self") - own_before;
     let expected = written as usize * (writers - 1);
     let delivered = latencies.len();
     let [p50, p95, p99, max] = percentiles(&mut latencies);
-    let (rss, peak) = relay.memory_mb();
+    let (rss, peak) = relays
+        .iter()
+        .map(Relay::memory_mb)
+        .fold((0.0, 0.0), |(r, p), (r2, p2)| (r + r2, p + p2));
+    let spread = if relays.len() > 1 {
+        format!(", spread over {} relays on one database", relays.len())
+    } else {
+        String::new()
+    };
     println!(
-        "## fan-out: {writers} writers x {rate}/s on one document, {seconds} s, {}",
-        relay.backend
+        "## fan-out: {writers} writers x {rate}/s on one document, {seconds} s, {}{spread}",
+        relays[0].backend
     );
     println!(
         "| changes written | deliveries measured | p50 | p95 | p99 | max | relay CPU | load generator CPU | relay RSS (peak) |"

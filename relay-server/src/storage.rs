@@ -400,14 +400,23 @@ impl Store {
 /// What another relay on the same database announced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
-    /// It stored changes of this document; its log now ends at `last_seq`.
+    /// A relay (this one too: notifications arrive in commit order, which
+    /// keeps every relay's position in the log contiguous) stored changes
+    /// of this document: the log went from `previous_seq` to `last_seq`.
     Changed {
         /// The document.
         document: DocumentId,
+        /// The log's last sequence number before that append.
+        previous_seq: i64,
         /// The log's last sequence number after that append.
         last_seq: i64,
+        /// The appended changes (concatenated change chunks), unless too
+        /// large for a notification: then they are read from the log.
+        changes: Option<Vec<u8>>,
+        /// This relay made the append (it has the changes already).
+        own: bool,
     },
-    /// It ended this account's sessions (password change, reset, logout
+    /// Another relay ended this account's sessions (password change, reset, logout
     /// everywhere, disabled by an operator).
     SessionsEnded(Uuid),
     /// The listening connection was (re)established: anything announced

@@ -90,10 +90,10 @@ async fn devices_spread_over_three_relays_converge_when_one_is_killed() {
             })
             .await;
         let mut devices = vec![first];
-        for r in 1..RELAYS {
+        for (r, address) in addresses.iter().enumerate().skip(1) {
             let mut device = Device::new(&format!("u{u}-d{r}"));
             device
-                .connect(&sync_url(&addresses[r], &token))
+                .connect(&sync_url(address, &token))
                 .await
                 .unwrap();
             device.want(doc).await;

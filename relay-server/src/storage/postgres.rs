@@ -17,8 +17,12 @@ use crate::error::StartupError;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
-/// The channel on which relays announce stored changes: `<instance> <document> <last_seq>`.
+/// The channel on which relays announce stored changes:
+/// `<instance> <document> <previous_seq> <last_seq> [<changes, base64>]`.
 const CHANGES_CHANNEL: &str = "lifeos_changes";
+/// Postgres refuses notification payloads of 8000 bytes or more; larger
+/// batches are announced without their changes (read from the log instead).
+const PAYLOAD_LIMIT: usize = 7900;
 /// The channel on which relays announce ended sessions: `<instance> <user>`.
 const SESSIONS_CHANNEL: &str = "lifeos_sessions";
 
@@ -121,27 +125,70 @@ fn listen_backoff(failures: u32) -> Duration {
     Duration::from_millis(200u64.saturating_mul(1 << failures.min(5))).min(Duration::from_secs(5))
 }
 
-/// A notification of another relay; `None` for this relay's own and for
-/// anything malformed (logged: only relays write these channels).
+/// The payload announcing an append of `changes` to `document`.
+fn changes_payload(
+    instance: Uuid,
+    document: DocumentId,
+    previous_seq: i64,
+    last_seq: i64,
+    changes: &[Vec<u8>],
+) -> String {
+    use base64::Engine as _;
+    let head = format!("{instance} {document} {previous_seq} {last_seq}");
+    let bytes: usize = changes.iter().map(Vec::len).sum();
+    if head.len() + 1 + bytes.div_ceil(3) * 4 > PAYLOAD_LIMIT {
+        return head;
+    }
+    let joined: Vec<u8> = changes.concat();
+    format!(
+        "{head} {}",
+        base64::engine::general_purpose::STANDARD.encode(joined)
+    )
+}
+
+/// A relay's notification; `None` for another relay's session notices'
+/// echo of this one and for anything malformed (logged: only relays write
+/// these channels).
 fn parse_notice(channel: &str, payload: &str, instance: Uuid) -> Option<Notice> {
-    let mut parts = payload.split(' ');
-    let from: Uuid = parts.next()?.parse().ok()?;
-    if from == instance {
-        return None;
-    }
-    let notice = match channel {
-        CHANGES_CHANNEL => {
-            let document = parts.next()?.parse().ok()?;
-            let last_seq = parts.next()?.parse().ok()?;
-            Some(Notice::Changed { document, last_seq })
-        }
-        SESSIONS_CHANNEL => parts.next()?.parse().ok().map(Notice::SessionsEnded),
-        _ => None,
+    use base64::Engine as _;
+    let parse = || -> Option<Option<Notice>> {
+        let mut parts = payload.split(' ');
+        let from: Uuid = parts.next()?.parse().ok()?;
+        let own = from == instance;
+        Some(match channel {
+            CHANGES_CHANNEL => {
+                let document = parts.next()?.parse().ok()?;
+                let previous_seq = parts.next()?.parse().ok()?;
+                let last_seq = parts.next()?.parse().ok()?;
+                let changes = match parts.next() {
+                    Some(encoded) => Some(
+                        base64::engine::general_purpose::STANDARD
+                            .decode(encoded)
+                            .ok()?,
+                    ),
+                    None => None,
+                };
+                Some(Notice::Changed {
+                    document,
+                    previous_seq,
+                    last_seq,
+                    changes: changes.filter(|_| !own),
+                    own,
+                })
+            }
+            // This relay closed its own connections already.
+            SESSIONS_CHANNEL if own => None,
+            SESSIONS_CHANNEL => Some(Notice::SessionsEnded(parts.next()?.parse().ok()?)),
+            _ => return None,
+        })
     };
-    if notice.is_none() {
-        tracing::warn!(channel, "ignoring a malformed notification");
+    match parse() {
+        Some(notice) => notice,
+        None => {
+            tracing::warn!(channel, "ignoring a malformed notification");
+            None
+        }
     }
-    notice
 }
 
 type UserRow = (Uuid, String, String, i64, Option<i64>, i64);
@@ -762,6 +809,7 @@ impl DocumentStore for PostgresStore {
         let created = snapshot.is_none() && last_seq == 0;
         let count = i64::try_from(changes.len()).unwrap_or(i64::MAX);
         let (hashes, data): (Vec<Vec<u8>>, Vec<Vec<u8>>) = changes.into_iter().unzip();
+        let payload = changes_payload(self.instance, id, last_seq, last_seq + count, &data);
         let inserted = sqlx::query(
             "INSERT INTO changes (document_id, seq, hash, data) \
              SELECT $1, $2 + t.ord, t.hash, t.data FROM UNNEST($3::bytea[], $4::bytea[]) WITH ORDINALITY AS t(hash, data, ord) \
@@ -788,7 +836,7 @@ impl DocumentStore for PostgresStore {
             // Delivered at commit: other relays read what they lack from the log.
             sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(CHANGES_CHANNEL)
-                .bind(format!("{} {id} {last_seq}", self.instance))
+                .bind(payload)
                 .execute(&mut *tx)
                 .await
                 .map_err(storage_error)?;

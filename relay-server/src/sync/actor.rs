@@ -806,12 +806,13 @@ impl Actor {
         tracing::debug!(%document, requests = batch.len(), ok = result.is_ok(), "sync: append finished");
         match result {
             Ok(appended) => {
-                if let Some(position) = self.positions.get_mut(&document) {
-                    if appended.previous_seq <= position.known {
-                        // Everything up to this batch was here, and the batch is.
-                        position.known = position.known.max(appended.last_seq);
-                    }
-                    position.heard = position.heard.max(appended.last_seq);
+                if let Some(position) = self.positions.get_mut(&document)
+                    && appended.previous_seq <= position.known
+                {
+                    // Everything up to this batch was here, and the batch is.
+                    // Otherwise another relay appended in between: its
+                    // notification comes before this append's own (commit order).
+                    position.known = position.known.max(appended.last_seq);
                 }
                 if let Some(writes) = self.writes.get_mut(&document) {
                     writes.in_flight = false;
@@ -886,11 +887,42 @@ impl Actor {
     /// Another relay on the database said something.
     fn notice(&mut self, notice: Notice) {
         match notice {
-            Notice::Changed { document, last_seq } => {
+            Notice::Changed {
+                document,
+                previous_seq,
+                last_seq,
+                changes,
+                own,
+            } => {
+                if self.hub.is_ready(&document)
+                    && let Some(position) = self.positions.get_mut(&document)
+                {
+                    if last_seq <= position.known {
+                        return; // Read already.
+                    }
+                    position.heard = position.heard.max(last_seq);
+                    // The next part of the log, and here already or in the notice: no read.
+                    if previous_seq <= position.known && (own || changes.is_some()) {
+                        position.known = last_seq;
+                        if let Some(bytes) = changes {
+                            match self.hub.absorb_stored(document, &bytes) {
+                                Ok(outputs) => self.process(outputs),
+                                Err(e) => {
+                                    tracing::error!(%document, error = %e, "sync: another relay's changes do not load");
+                                }
+                            }
+                        }
+                    }
+                    self.catch_up(document);
+                    return;
+                }
                 if self.hub.is_loaded(&document) {
+                    // Still loading: the load may predate this append.
                     let position = self.positions.entry(document).or_default();
                     position.heard = position.heard.max(last_seq);
-                    self.catch_up(document);
+                    return;
+                }
+                if own {
                     return;
                 }
                 // Not here. If this relay thought it did not exist, it does now.
