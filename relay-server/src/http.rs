@@ -9,6 +9,7 @@ mod extract;
 mod features;
 mod health;
 mod me;
+mod metrics;
 pub mod openapi;
 mod request_id;
 mod reset;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub sync: crate::sync::SyncHandle,
     /// The built web app, if any.
     pub web: Arc<crate::web::WebApp>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Attempts allowed: logins, 10 per email and 50 per client address per 15
@@ -164,11 +167,16 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(reset::router())
         .merge(sync::router())
+        .merge(metrics::router())
         // Everything else: the web app's files (GET and HEAD), else 404.
         .fallback(web_app)
         // Every body is bounded (routes may set a lower limit of their own).
         .layer(axum::extract::DefaultBodyLimit::max(
             state.config.max_body_bytes,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count_auth_failures,
         ))
         .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)

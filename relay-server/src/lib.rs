@@ -13,6 +13,7 @@ pub mod features;
 pub mod http;
 pub mod limits;
 pub mod mail;
+pub mod metrics;
 pub mod storage;
 pub mod sync;
 pub mod telemetry;
@@ -45,7 +46,12 @@ pub async fn build(config: Config, features: Features) -> Result<AppState, Start
         &config.mail_from,
     )?;
     spawn_audit_pruning(store.clone(), config.audit_retention_days);
-    let sync = sync::SyncHandle::spawn(store.clone(), sync::SyncSettings::from_config(&config));
+    let metrics = Arc::new(metrics::Metrics::new());
+    let sync = sync::SyncHandle::spawn(
+        store.clone(),
+        sync::SyncSettings::from_config(&config),
+        metrics.clone(),
+    );
     let web = web::WebApp::load(&config.web_dir)?;
     let api_limits = Arc::new(http::ApiLimits::from_config(&config));
     Ok(AppState {
@@ -58,6 +64,7 @@ pub async fn build(config: Config, features: Features) -> Result<AppState, Start
         login_limits: Arc::new(http::LoginLimits::default()),
         api_limits,
         mailer: Arc::new(mailer),
+        metrics,
     })
 }
 

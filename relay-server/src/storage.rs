@@ -385,6 +385,14 @@ impl Store {
         }
     }
 
+    /// The database connections, for metrics.
+    pub fn pool_state(&self) -> PoolState {
+        match self {
+            Store::Sqlite(s) => s.pool_state(),
+            Store::Postgres(s) => s.pool_state(),
+        }
+    }
+
     /// What other relays sharing this database say, as they say it: `None`
     /// for SQLite, whose file belongs to one relay process. For Postgres a
     /// task listens (`LISTEN`) on its own connection until the receiver is
@@ -395,6 +403,17 @@ impl Store {
             Store::Postgres(s) => Some(s.listen()),
         }
     }
+}
+
+/// The database connections of the relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolState {
+    /// Connections open.
+    pub open: u32,
+    /// Of those, waiting for work.
+    pub idle: u32,
+    /// The most the relay opens.
+    pub max: u32,
 }
 
 /// What another relay on the same database announced.

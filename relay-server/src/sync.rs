@@ -184,8 +184,12 @@ pub struct SyncHandle {
 }
 
 impl SyncHandle {
-    /// Starts the actor over `store`.
-    pub fn spawn(store: Store, settings: SyncSettings) -> Self {
+    /// Starts the actor over `store`, counting into `metrics`.
+    pub fn spawn(
+        store: Store,
+        settings: SyncSettings,
+        metrics: std::sync::Arc<crate::metrics::Metrics>,
+    ) -> Self {
         // The relay's peer id is unique per process, so that devices (and
         // several relays on one database) never mistake one for another.
         let local = PeerId::new(format!("lifeos-relay-{}", Uuid::new_v4().simple()))
@@ -194,6 +198,7 @@ impl SyncHandle {
         actor::spawn(
             store,
             settings,
+            metrics,
             local.clone(),
             commands.downgrade(),
             receiver,

@@ -92,10 +92,7 @@ async fn devices_spread_over_three_relays_converge_when_one_is_killed() {
         let mut devices = vec![first];
         for (r, address) in addresses.iter().enumerate().skip(1) {
             let mut device = Device::new(&format!("u{u}-d{r}"));
-            device
-                .connect(&sync_url(address, &token))
-                .await
-                .unwrap();
+            device.connect(&sync_url(address, &token)).await.unwrap();
             device.want(doc).await;
             device
                 .run_until("the document arrives", Duration::from_secs(10), |d| {

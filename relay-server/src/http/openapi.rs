@@ -50,6 +50,7 @@ use super::AppState;
         super::write::create_expense,
         super::write::update_expense,
         super::sync::upgrade,
+        super::metrics::metrics,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -60,7 +61,7 @@ use super::AppState;
         (name = "finance", description = "Expenses and the monthly report"),
         (name = "export", description = "Everything the user owns, as JSON or CSV"),
         (name = "sync", description = "The WebSocket sync protocol"),
-        (name = "relay", description = "Health, readiness, feature flags, this document"),
+        (name = "relay", description = "Health, readiness, metrics, feature flags, this document"),
     )
 )]
 pub struct ApiDoc;
@@ -71,6 +72,10 @@ struct BearerAuth;
 impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "metrics_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(

@@ -49,6 +49,15 @@ impl PostgresStore {
         })
     }
 
+    /// The pool's connections (the listener holds one of them).
+    pub(super) fn pool_state(&self) -> super::PoolState {
+        super::PoolState {
+            open: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.pool.options().get_max_connections(),
+        }
+    }
+
     /// Listens for other relays' notifications on a connection of its own
     /// (see [`super::Store::notices`]).
     pub(super) fn listen(&self) -> mpsc::Receiver<Notice> {

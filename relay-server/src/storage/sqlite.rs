@@ -40,6 +40,15 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// One connection, idle unless a query holds it.
+    pub(super) fn pool_state(&self) -> super::PoolState {
+        super::PoolState {
+            open: 1,
+            idle: u32::from(self.conn.try_lock().is_ok()),
+            max: 1,
+        }
+    }
+
     /// Opens (or creates) the database file at `path`.
     pub async fn open(path: &Path) -> Result<Self, StartupError> {
         let path = path.to_path_buf();

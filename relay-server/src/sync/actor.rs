@@ -7,8 +7,12 @@ use lifeos_core::DocumentId;
 use lifeos_core::sync::{
     Access, Authorize, Durability, Hub, HubOutput, Message, PeerId, PersistRequest, encode,
 };
+use std::sync::Arc;
+
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
+
+use crate::metrics::Metrics;
 
 use super::{
     CloseReason, Command, ConnId, Edit, EditError, JoinError, Joined, SyncSettings, SyncStats,
@@ -30,6 +34,9 @@ pub(crate) enum Internal {
     Persisted {
         document: DocumentId,
         batch: Vec<PersistRequest>,
+        /// When each request of the batch was made (its change reached the relay).
+        arrived: Vec<Instant>,
+        started: Instant,
         result: Result<Appended, StorageError>,
     },
     RetryPersist(DocumentId),
@@ -116,12 +123,15 @@ type StoredWaiter = (Option<Vec<automerge::ChangeHash>>, EditReply);
 struct Writes {
     in_flight: bool,
     queued: Vec<PersistRequest>,
+    /// When each queued request was made.
+    queued_at: Vec<Instant>,
     creator: Option<Uuid>,
     failures: u32,
 }
 
 struct Actor {
     store: Store,
+    metrics: Arc<Metrics>,
     /// The relay's own peer id.
     local: PeerId,
     settings: SyncSettings,
@@ -160,12 +170,14 @@ struct Actor {
 pub(super) fn spawn(
     store: Store,
     settings: SyncSettings,
+    metrics: Arc<Metrics>,
     local: PeerId,
     commands: mpsc::WeakSender<Command>,
     receiver: mpsc::Receiver<Command>,
 ) {
     let notices = store.notices();
     let actor = Actor {
+        metrics,
         notices,
         positions: HashMap::new(),
         refused: HashMap::new(),
@@ -268,7 +280,10 @@ impl Actor {
                 conn,
                 peer,
                 message,
-            } => self.message(conn, peer, message),
+            } => {
+                self.metrics.messages_received.inc();
+                self.message(conn, peer, message);
+            }
             Command::Leave { conn, peer } => {
                 if self.connections.get(&peer).is_some_and(|c| c.conn == conn) {
                     self.drop_connection(&peer);
@@ -594,6 +609,7 @@ impl Actor {
                         writes.creator = Some(*owner);
                     }
                     writes.queued.push(request);
+                    writes.queued_at.push(Instant::now());
                     if !writes.in_flight {
                         self.start_write(document);
                     }
@@ -608,7 +624,9 @@ impl Actor {
             return;
         };
         match connection.outbox.try_send(frame) {
-            Ok(()) => {}
+            Ok(()) => {
+                self.metrics.messages_sent.inc();
+            }
             Err(mpsc::error::TrySendError::Full(_)) => {
                 tracing::warn!(peer = %to, "closing sync connection: send queue full");
                 self.close(to, CloseReason::TooSlow);
@@ -659,12 +677,14 @@ impl Actor {
         }
         writes.in_flight = true;
         let batch = std::mem::take(&mut writes.queued);
+        let arrived = std::mem::take(&mut writes.queued_at);
         let creator = writes.creator;
         let changes: Vec<(Vec<u8>, Vec<u8>)> = batch
             .iter()
             .flat_map(|r| r.changes.iter().map(|(h, b)| (h.0.to_vec(), b.clone())))
             .collect();
         let store = self.store.clone();
+        let started = Instant::now();
         self.spawn(async move {
             let result = store
                 .append_changes(document, creator, changes, now_millis())
@@ -672,6 +692,8 @@ impl Actor {
             Internal::Persisted {
                 document,
                 batch,
+                arrived,
+                started,
                 result,
             }
         });
@@ -754,8 +776,15 @@ impl Actor {
             Internal::Persisted {
                 document,
                 batch,
+                arrived,
+                started,
                 result,
-            } => self.persisted(document, batch, result),
+            } => {
+                if result.is_ok() {
+                    Metrics::observe(&self.metrics.persist_seconds, started.elapsed());
+                }
+                self.persisted(document, batch, arrived, result);
+            }
             Internal::RetryPersist(document) => {
                 if self.writes.get(&document).is_some_and(|w| !w.in_flight) {
                     self.start_write(document);
@@ -801,6 +830,7 @@ impl Actor {
         &mut self,
         document: DocumentId,
         batch: Vec<PersistRequest>,
+        arrived: Vec<Instant>,
         result: Result<Appended, StorageError>,
     ) {
         tracing::debug!(%document, requests = batch.len(), ok = result.is_ok(), "sync: append finished");
@@ -842,8 +872,11 @@ impl Actor {
                 }
                 let stored: Vec<Vec<automerge::ChangeHash>> =
                     batch.iter().map(|r| r.heads.clone()).collect();
-                for request in batch {
+                for (request, arrived) in batch.into_iter().zip(arrived) {
                     let outputs = self.hub.committed(document, request.ticket);
+                    if outputs.iter().any(|o| matches!(o, HubOutput::Send { .. })) {
+                        Metrics::observe(&self.metrics.fanout_seconds, arrived.elapsed());
+                    }
                     self.process(outputs);
                 }
                 if appended.since_snapshot >= self.settings.compact_after {
@@ -875,6 +908,9 @@ impl Actor {
                 let mut requeued = batch;
                 requeued.append(&mut writes.queued);
                 writes.queued = requeued;
+                let mut times = arrived;
+                times.append(&mut writes.queued_at);
+                writes.queued_at = times;
                 writes.in_flight = false;
                 writes.failures += 1;
                 let wait = backoff(writes.failures);
@@ -894,6 +930,9 @@ impl Actor {
                 changes,
                 own,
             } => {
+                if !own {
+                    self.metrics.peer_changes.inc();
+                }
                 if self.hub.is_ready(&document)
                     && let Some(position) = self.positions.get_mut(&document)
                 {
@@ -973,6 +1012,7 @@ impl Actor {
             return;
         }
         position.reading = true;
+        self.metrics.catch_up_reads.inc();
         let after = position.known;
         let store = self.store.clone();
         self.spawn(async move {

@@ -13,6 +13,7 @@ mod docs;
 mod export;
 mod features;
 mod health;
+mod metrics;
 mod openapi;
 mod reset;
 mod scale_out;
