@@ -35,6 +35,21 @@ pub enum Command {
     /// Print the REST API's OpenAPI document (the one served at
     /// `/api/v1/openapi.json`) and exit: for generating clients offline.
     Openapi,
+    /// Write every account, session, audit event and document to FILE, a
+    /// versioned archive (a consistent moment, even while relays run).
+    Backup {
+        /// Where to write the archive (replaced once complete).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Restore an archive made by `backup` into this relay's database, which
+    /// must be new and empty; either backend, whatever the archive's source
+    /// (so it also moves a relay from SQLite to Postgres).
+    Restore {
+        /// The archive.
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// Manage accounts.
     User {
         /// What to do.

@@ -15,6 +15,9 @@ pub enum StartupError {
     /// The database cannot be opened or migrated.
     #[error("database: {0}")]
     Database(String),
+    /// A backup or restore failed (nothing was changed).
+    #[error("{0}")]
+    Backup(String),
     /// Listening or serving failed.
     #[error("server: {0}")]
     Io(#[from] std::io::Error),

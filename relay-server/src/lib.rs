@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod backup;
 pub mod config;
 pub mod error;
 pub mod features;
@@ -252,6 +253,38 @@ pub fn healthcheck(bind: std::net::SocketAddr) -> Result<(), StartupError> {
             status_line.trim()
         ))))
     }
+}
+
+/// `lifeos-relay backup --out FILE`: what was written, for the operator.
+pub async fn backup_command(
+    config: &Config,
+    out: &std::path::Path,
+) -> Result<String, StartupError> {
+    let store = Store::open(&config.database()?).await?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| StartupError::Database(e.to_string()))?;
+    let summary = backup::backup(&store, out).await?;
+    Ok(format!(
+        "backed up {} to {}: {summary}",
+        store.backend(),
+        out.display()
+    ))
+}
+
+/// `lifeos-relay restore --from FILE`: what was restored, for the operator.
+pub async fn restore_command(
+    config: &Config,
+    from: &std::path::Path,
+) -> Result<String, StartupError> {
+    let store = Store::open(&config.database()?).await?;
+    let summary = backup::restore(&store, from).await?;
+    Ok(format!(
+        "restored {} into {}: {summary}",
+        from.display(),
+        store.backend()
+    ))
 }
 
 /// Applies migrations and returns (the `migrate` command).

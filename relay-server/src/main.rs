@@ -31,6 +31,17 @@ async fn main() -> ExitCode {
                 );
                 Ok(())
             }
+            Command::Backup { out } => {
+                println!("{}", lifeos_relay::backup_command(&cli.config, &out).await?);
+                Ok(())
+            }
+            Command::Restore { from } => {
+                println!(
+                    "{}",
+                    lifeos_relay::restore_command(&cli.config, &from).await?
+                );
+                Ok(())
+            }
             Command::Healthcheck => Ok(lifeos_relay::healthcheck(cli.config.bind)?),
             Command::Openapi => {
                 println!("{}", lifeos_relay::http::openapi::document());

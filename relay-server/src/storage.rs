@@ -15,6 +15,12 @@ use uuid::Uuid;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
+/// SQLite's migrations, in order.
+#[cfg(test)]
+pub(crate) fn sqlite_migrations() -> &'static [(i64, &'static str)] {
+    sqlite::migrations()
+}
+
 use crate::config::DatabaseUrl;
 use crate::error::StartupError;
 

@@ -99,3 +99,47 @@ fn operators_manage_accounts_from_the_command_line() {
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no account"));
 }
+
+#[test]
+fn operators_back_up_and_restore_from_the_command_line() {
+    let old = tempfile::tempdir().unwrap();
+    let created = relay(
+        old.path(),
+        &["user", "create", "--email", "family@example.com"],
+        "a strong enough password\n",
+    );
+    assert!(created.status.success());
+    let archive = old.path().join("nightly.lifeos-backup");
+    let archive_arg = archive.to_str().unwrap();
+    let backed_up = relay(old.path(), &["backup", "--out", archive_arg], "");
+    assert!(
+        backed_up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&backed_up.stderr)
+    );
+    assert!(text(&backed_up).contains("users 1"), "{}", text(&backed_up));
+
+    // A new machine: restore, and the account is there.
+    let new = tempfile::tempdir().unwrap();
+    let restored = relay(new.path(), &["restore", "--from", archive_arg], "");
+    assert!(
+        restored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restored.stderr)
+    );
+    assert!(text(&restored).contains("users 1"));
+    assert!(text(&relay(new.path(), &["user", "list"], "")).contains("family@example.com"));
+
+    // Twice is refused, with the reason, and changes nothing.
+    let again = relay(new.path(), &["restore", "--from", archive_arg], "");
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already holds"));
+    // A place that cannot be written to says so.
+    let nowhere = relay(
+        old.path(),
+        &["backup", "--out", "/nonexistent-dir/backup.zip"],
+        "",
+    );
+    assert!(!nowhere.status.success());
+    assert!(String::from_utf8_lossy(&nowhere.stderr).contains("/nonexistent-dir/backup.zip"));
+}

@@ -49,6 +49,11 @@ impl PostgresStore {
         })
     }
 
+    /// The pool, for the backup and restore commands.
+    pub(crate) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// The pool's connections (the listener holds one of them).
     pub(super) fn pool_state(&self) -> super::PoolState {
         super::PoolState {

@@ -39,7 +39,18 @@ pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
 }
 
+/// Every migration, in order (the backup's test checks it covers their tables).
+#[cfg(test)]
+pub(crate) fn migrations() -> &'static [(i64, &'static str)] {
+    MIGRATIONS
+}
+
 impl SqliteStore {
+    /// The connection, for the backup and restore commands.
+    pub(crate) fn connection(&self) -> Arc<Mutex<Connection>> {
+        self.conn.clone()
+    }
+
     /// One connection, idle unless a query holds it.
     pub(super) fn pool_state(&self) -> super::PoolState {
         super::PoolState {

@@ -8,6 +8,7 @@ mod mail;
 
 mod audit;
 mod auth;
+mod backup;
 mod data;
 mod docs;
 mod export;
