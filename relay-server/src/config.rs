@@ -195,6 +195,14 @@ pub struct Config {
     /// Days audit events are kept; older ones are deleted daily. 0 keeps them forever.
     #[arg(long, env = "LIFEOS_AUDIT_RETENTION_DAYS", default_value_t = 365)]
     pub audit_retention_days: u32,
+
+    /// Reverse proxies whose `X-Forwarded-For` is believed, as addresses or
+    /// CIDR ranges separated by commas (`127.0.0.1,10.0.0.0/8`). A request
+    /// from one of them counts as coming from the last address in that
+    /// header that is not itself a trusted proxy (rate limits, audit log).
+    /// Empty: the TCP peer is the client, and the header is ignored.
+    #[arg(long, env = "LIFEOS_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
+    pub trusted_proxies: Vec<Network>,
 }
 
 /// Where the relay keeps its data.
@@ -204,6 +212,69 @@ pub enum DatabaseUrl {
     Sqlite(PathBuf),
     /// A Postgres connection string.
     Postgres(String),
+}
+
+/// An IP network: an address and how many leading bits of it count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network {
+    address: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl Network {
+    /// Whether `ip` is in the network (an IPv4 address written as IPv6,
+    /// `::ffff:a.b.c.d`, counts as the IPv4 address).
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr;
+        let mask = |bits: u32, width: u32| -> u128 {
+            if bits == 0 {
+                0
+            } else {
+                (!0u128 << (width - bits)) & (!0u128 >> (128 - width))
+            }
+        };
+        match (self.address, ip.to_canonical()) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let m = mask(u32::from(self.prefix), 32);
+                u128::from(u32::from(net)) & m == u128::from(u32::from(ip)) & m
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let m = mask(u32::from(self.prefix), 128);
+                u128::from(net) & m == u128::from(ip) & m
+            }
+            _ => false,
+        }
+    }
+}
+
+impl std::str::FromStr for Network {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        parse_network(s)
+    }
+}
+
+/// `ADDRESS` or `ADDRESS/PREFIX`.
+fn parse_network(s: &str) -> Result<Network, String> {
+    let s = s.trim();
+    let (address, prefix) = match s.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (s, None),
+    };
+    let address: std::net::IpAddr = address
+        .parse()
+        .map_err(|_| format!("{s:?} is not an IP address or CIDR range"))?;
+    let address = address.to_canonical();
+    let width = if address.is_ipv4() { 32 } else { 128 };
+    let prefix = match prefix {
+        None => width,
+        Some(p) => p
+            .parse::<u8>()
+            .ok()
+            .filter(|p| *p <= width)
+            .ok_or_else(|| format!("{s:?}: the prefix must be 0 to {width}"))?,
+    };
+    Ok(Network { address, prefix })
 }
 
 impl Config {
@@ -280,5 +351,33 @@ mod tests {
         assert!(!cli.config.signups_allowed);
         assert_eq!(cli.config.log_format, LogFormat::Json);
         assert!(Cli::try_parse_from(["lifeos-relay", "--bind", "not-an-address"]).is_err());
+    }
+}
+
+#[cfg(test)]
+mod network_tests {
+    use super::*;
+
+    #[test]
+    fn networks_parse_and_contain() {
+        let net = parse_network("10.0.0.0/8").unwrap();
+        assert!(net.contains("10.200.3.4".parse().unwrap()));
+        assert!(net.contains("::ffff:10.1.2.3".parse().unwrap()));
+        assert!(!net.contains("11.0.0.1".parse().unwrap()));
+        assert!(!net.contains("::1".parse().unwrap()));
+        let one = parse_network(" 127.0.0.1 ").unwrap();
+        assert!(one.contains("127.0.0.1".parse().unwrap()));
+        assert!(!one.contains("127.0.0.2".parse().unwrap()));
+        let v6 = parse_network("fd00::/8").unwrap();
+        assert!(v6.contains("fd12::1".parse().unwrap()));
+        assert!(!v6.contains("fe80::1".parse().unwrap()));
+        assert!(
+            parse_network("0.0.0.0/0")
+                .unwrap()
+                .contains("8.8.8.8".parse().unwrap())
+        );
+        assert!(parse_network("10.0.0.0/33").is_err());
+        assert!(parse_network("proxy.local").is_err());
+        assert!(parse_network("10.0.0.0/x").is_err());
     }
 }

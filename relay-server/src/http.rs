@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod client_addr;
 mod data;
 mod export;
 mod extract;
@@ -177,6 +178,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::count_auth_failures,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            client_addr::layer,
         ))
         .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)

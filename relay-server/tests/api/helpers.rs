@@ -217,6 +217,7 @@ pub fn spawn_config(dir: &std::path::Path) -> Config {
         compact_after: 1000,
         catch_up_secs: 5,
         metrics_token: None,
+        trusted_proxies: Vec::new(),
         audit_retention_days: 365,
         web_dir: dir.join("web"),
     }

@@ -16,6 +16,7 @@ mod features;
 mod health;
 mod metrics;
 mod openapi;
+mod proxies;
 mod reset;
 mod scale_out;
 mod sessions;
