@@ -5,7 +5,7 @@
 //!
 //! The archive is a zip: `manifest.json` (format, version, source backend,
 //! rows per table) and one `<table>.jsonl` per table, each line a JSON
-//! array of the row's values in the column order of [`TABLES`] (bytes as
+//! array of the row's values in the column order of `TABLES` (bytes as
 //! base64, UUIDs and JSON as strings). Zip's CRC-32 catches damaged bytes,
 //! the manifest's counts a truncated table.
 //!

@@ -107,6 +107,9 @@ struct LogPosition {
     heard: i64,
     /// A catch-up read is running.
     reading: bool,
+    /// Read once more even if nothing was announced (a REST edit found the
+    /// copy in memory behind what it read from storage).
+    forced: bool,
     failures: u32,
 }
 
@@ -432,7 +435,7 @@ impl Actor {
                     caught_up: true,
                 });
                 if let Some(position) = self.positions.get_mut(&document) {
-                    position.heard = position.heard.max(position.known + 1);
+                    position.forced = true;
                 }
                 self.catch_up(document);
                 return;
@@ -920,7 +923,8 @@ impl Actor {
         }
     }
 
-    /// Another relay on the database said something.
+    /// Another relay on the database (or this one: notices of its own
+    /// appends keep its log positions contiguous) said something.
     fn notice(&mut self, notice: Notice) {
         match notice {
             Notice::Changed {
@@ -933,45 +937,16 @@ impl Actor {
                 if !own {
                     self.metrics.peer_changes.inc();
                 }
-                if self.hub.is_ready(&document)
-                    && let Some(position) = self.positions.get_mut(&document)
+                self.advance(document, previous_seq, last_seq, changes, own);
+                // Devices told it did not exist ask again: it does now.
+                if !self.hub.is_loaded(&document)
+                    && self.hub.authorizer_mut().owners.get(&document) == Some(&Owner::Nobody)
                 {
-                    if last_seq <= position.known {
-                        return; // Read already.
-                    }
-                    position.heard = position.heard.max(last_seq);
-                    // The next part of the log, and here already or in the notice: no read.
-                    if previous_seq <= position.known && (own || changes.is_some()) {
-                        position.known = last_seq;
-                        if let Some(bytes) = changes {
-                            match self.hub.absorb_stored(document, &bytes) {
-                                Ok(outputs) => self.process(outputs),
-                                Err(e) => {
-                                    tracing::error!(%document, error = %e, "sync: another relay's changes do not load");
-                                }
-                            }
-                        }
-                    }
-                    self.catch_up(document);
-                    return;
-                }
-                if self.hub.is_loaded(&document) {
-                    // Still loading: the load may predate this append.
-                    let position = self.positions.entry(document).or_default();
-                    position.heard = position.heard.max(last_seq);
-                    return;
-                }
-                if own {
-                    return;
-                }
-                // Not here. If this relay thought it did not exist, it does now.
-                let policy = self.hub.authorizer_mut();
-                if policy.owners.get(&document) == Some(&Owner::Nobody) {
-                    policy.owners.remove(&document);
+                    self.hub.authorizer_mut().owners.remove(&document);
                 }
                 for (peer, message) in self.refused.remove(&document).unwrap_or_default() {
                     if let Some(conn) = self.connections.get(&peer).map(|c| c.conn) {
-                        tracing::debug!(%peer, %document, "sync: asking again for a document another relay stored");
+                        tracing::debug!(%peer, %document, "sync: asking again for a document that was stored since");
                         self.message(conn, peer, message);
                     }
                 }
@@ -983,6 +958,48 @@ impl Actor {
             }
             Notice::Missed => self.check_positions(),
         }
+    }
+
+    /// Moves a loaded document's log position on after an append (by this
+    /// relay or another), taking in the changes when the notice carries
+    /// them and reading the log when it does not continue from what is here.
+    /// Documents not in memory are read fresh when a device asks for them.
+    fn advance(
+        &mut self,
+        document: DocumentId,
+        previous_seq: i64,
+        last_seq: i64,
+        changes: Option<Vec<u8>>,
+        own: bool,
+    ) {
+        if !self.hub.is_ready(&document) {
+            if self.hub.is_loaded(&document) {
+                // Still loading: the load may predate this append.
+                let position = self.positions.entry(document).or_default();
+                position.heard = position.heard.max(last_seq);
+            }
+            return;
+        }
+        let Some(position) = self.positions.get_mut(&document) else {
+            return;
+        };
+        if last_seq <= position.known {
+            return; // Read already.
+        }
+        position.heard = position.heard.max(last_seq);
+        // The next part of the log, and here already or in the notice: no read.
+        if previous_seq <= position.known && (own || changes.is_some()) {
+            position.known = last_seq;
+            if let Some(bytes) = changes {
+                match self.hub.absorb_stored(document, &bytes) {
+                    Ok(outputs) => self.process(outputs),
+                    Err(e) => {
+                        tracing::error!(%document, error = %e, "sync: another relay's changes do not load");
+                    }
+                }
+            }
+        }
+        self.catch_up(document);
     }
 
     /// Remembers that `peer` was told `document` does not exist, so that the
@@ -1008,10 +1025,11 @@ impl Actor {
         let Some(position) = self.positions.get_mut(&document) else {
             return;
         };
-        if position.reading || position.heard <= position.known || !ready {
+        if position.reading || (position.heard <= position.known && !position.forced) || !ready {
             return;
         }
         position.reading = true;
+        position.forced = false;
         self.metrics.catch_up_reads.inc();
         let after = position.known;
         let store = self.store.clone();

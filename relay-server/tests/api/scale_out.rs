@@ -119,21 +119,10 @@ async fn changes_stored_through_one_relay_reach_devices_on_another() {
         .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lost_notification_is_caught_up_by_the_periodic_check() {
-    let (one, _two) = pair_of_relays(1).await;
-    let pair = one.register("lost@example.com").await;
-    let token = token(&pair);
-    let mut phone = device_on(&one, "phone", &token).await;
-    let doc = phone.create("title", "first").await;
-    phone.run_until("stored", WAIT, |d| d.all_confirmed()).await;
-
-    // Another relay stores a change and its notification never arrives:
-    // written into the log directly, as that relay's transaction would.
-    let mut theirs: AutoCommit = phone.client.documents_mut().get_mut(&doc).unwrap().fork();
-    theirs.put(ROOT, "title", "from elsewhere").unwrap();
-    let change = theirs.get_last_local_change().unwrap().clone();
-    let url = one.config.database_url.clone().unwrap();
+/// Appends `change` to the document's log as a relay's transaction would,
+/// but without its notification (as if it were lost).
+async fn append_without_notice(app: &TestApp, doc: DocumentId, change: &automerge::Change) {
+    let url = app.config.database_url.clone().unwrap();
     let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
     let mut tx = conn.begin().await.unwrap();
     let last: i64 = sqlx::query_scalar("SELECT last_seq FROM documents WHERE id = $1 FOR UPDATE")
@@ -156,6 +145,23 @@ async fn a_lost_notification_is_caught_up_by_the_periodic_check() {
         .await
         .unwrap();
     tx.commit().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_notification_is_caught_up_by_the_periodic_check() {
+    let (one, _two) = pair_of_relays(1).await;
+    let pair = one.register("lost@example.com").await;
+    let token = token(&pair);
+    let mut phone = device_on(&one, "phone", &token).await;
+    let doc = phone.create("title", "first").await;
+    phone.run_until("stored", WAIT, |d| d.all_confirmed()).await;
+
+    // Another relay stores a change and its notification never arrives:
+    // written into the log directly, as that relay's transaction would.
+    let mut theirs: AutoCommit = phone.client.documents_mut().get_mut(&doc).unwrap().fork();
+    theirs.put(ROOT, "title", "from elsewhere").unwrap();
+    let change = theirs.get_last_local_change().unwrap().clone();
+    append_without_notice(&one, doc, &change).await;
 
     let started = Instant::now();
     phone
@@ -292,4 +298,84 @@ async fn rest_writes_on_one_relay_reach_devices_on_another() {
         .await
         .unwrap();
     assert_eq!(listed["items"].as_array().unwrap().len(), 3, "{listed}");
+}
+
+/// A REST write builds on what it read from the database; when the relay's
+/// copy in memory lacks part of that (a notification not arrived yet), the
+/// edit waits for one read of the log instead of failing, and that read
+/// does not repeat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rest_write_on_a_lagging_relay_catches_up_once_and_succeeds() {
+    let app = spawn_app_configured(Backend::Postgres, Default::default(), |c| {
+        c.catch_up_secs = 3600;
+        c.metrics_token = Some("metrics-token-for-the-test".into());
+    })
+    .await;
+    let pair = app.register("lagging@example.com").await;
+    let token = token(&pair);
+    let user: uuid::Uuid = pair["user"]["id"].as_str().unwrap().parse().unwrap();
+    let now = Timestamp::from_millis(1_795_000_000_000);
+    let mut data = UserData::create(DocumentId::root_of_user(&user), now).unwrap();
+    let tasks_doc = data
+        .documents_mut()
+        .into_iter()
+        .find(|(_, d)| d.kind() == DocKind::Tasks)
+        .map(|(id, _)| id)
+        .unwrap();
+    let mut phone = device_on(&app, "phone", &token).await;
+    phone.upload(&mut data).await;
+    let post = |title: &'static str| {
+        let app = &app;
+        let token = &token;
+        async move {
+            app.client
+                .post(app.url("/api/v1/tasks"))
+                .bearer_auth(token)
+                .json(&json!({ "title": title }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(post("first").await, 201);
+
+    // Another relay stored a change of the tasks document; its notice is lost.
+    let mut theirs: AutoCommit = phone
+        .client
+        .documents_mut()
+        .get_mut(&tasks_doc)
+        .unwrap()
+        .fork();
+    theirs.put(ROOT, "elsewhere", "x").unwrap();
+    let change = theirs.get_last_local_change().unwrap().clone();
+    append_without_notice(&app, tasks_doc, &change).await;
+
+    assert_eq!(
+        post("second").await,
+        201,
+        "built on the change the relay lacked"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .bearer_auth("metrics-token-for-the-test")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let reads: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("lifeos_catch_up_reads_total "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (1.0..=2.0).contains(&reads),
+        "{reads} catch-up reads:\n{metrics}"
+    );
 }
