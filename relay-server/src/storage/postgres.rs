@@ -30,7 +30,7 @@ const SESSIONS_CHANNEL: &str = "lifeos_sessions";
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
-    /// Names this process in its notifications, so it ignores its own.
+    /// Names this process in its notifications, so it knows its own.
     instance: Uuid,
 }
 
@@ -160,9 +160,8 @@ fn changes_payload(
     )
 }
 
-/// A relay's notification; `None` for another relay's session notices'
-/// echo of this one and for anything malformed (logged: only relays write
-/// these channels).
+/// A relay's notification; `None` for this relay's own session notices
+/// and for anything malformed (logged: only relays write these channels).
 fn parse_notice(channel: &str, payload: &str, instance: Uuid) -> Option<Notice> {
     use base64::Engine as _;
     let parse = || -> Option<Option<Notice>> {
