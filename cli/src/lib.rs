@@ -2,5 +2,6 @@
 //! library, so that tests (and the binary) use the same code. See
 //! ARCHITECTURE.md, "The command line client".
 
+pub mod commands;
 pub mod replica;
 pub mod workspace;

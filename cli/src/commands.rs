@@ -1,0 +1,229 @@
+//! What each command does, on a [`Workspace`]: the commands that work on
+//! this device's data alone. Each returns what to print, as text for people
+//! and as JSON for scripts.
+
+use lifeos_core::tasks::{Status, Task};
+use lifeos_core::time::{Date, Timestamp};
+use lifeos_core::{EntityId, UserData};
+use serde_json::json;
+
+use crate::workspace::Workspace;
+
+/// A command's answer.
+pub struct Answer {
+    /// For people.
+    pub text: String,
+    /// For `--json`.
+    pub json: serde_json::Value,
+}
+
+/// Why a command could not do what was asked (exit code 1).
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// The input is not acceptable (a rule of `lifeos-core` said no).
+    #[error("{0}")]
+    Invalid(#[from] lifeos_core::Error),
+    /// No task matches, or several do.
+    #[error("{0}")]
+    NotFound(String),
+}
+
+/// Which tasks `task list` shows.
+#[derive(Debug, Default, Clone)]
+pub struct TaskFilter {
+    /// One GTD list; open tasks of every list when `None` (and `all` unset).
+    pub status: Option<Status>,
+    /// Tasks of this project (by name, case-insensitive).
+    pub project: Option<String>,
+    /// Tasks with this context (without `@`).
+    pub context: Option<String>,
+    /// Done tasks too.
+    pub all: bool,
+}
+
+/// `lifeos task add LINE`: the quick-add line, read as the web app reads it.
+pub fn task_add(
+    ws: &mut Workspace<'_>,
+    now: Timestamp,
+    today: Date,
+    line: &str,
+) -> Result<Answer, CommandError> {
+    let id = ws.data.quick_add_task(now, today, line)?;
+    let task = ws.data.task(id)?;
+    let text = format!("Added {}", describe(&ws.data, &task));
+    Ok(Answer {
+        text,
+        json: json!({ "task": task }),
+    })
+}
+
+/// `lifeos task list`.
+pub fn task_list(ws: &Workspace<'_>, filter: &TaskFilter) -> Result<Answer, CommandError> {
+    let projects = ws.data.projects()?;
+    let project = match &filter.project {
+        Some(name) => {
+            let wanted = name.trim_start_matches('#').to_lowercase();
+            let found = projects
+                .iter()
+                .find(|p| p.name.to_lowercase() == wanted)
+                .ok_or_else(|| CommandError::NotFound(format!("no project named {name:?}")))?;
+            Some(found.id)
+        }
+        None => None,
+    };
+    let context = filter
+        .context
+        .as_deref()
+        .map(|c| c.trim_start_matches('@').to_lowercase());
+    let mut tasks: Vec<Task> = ws
+        .data
+        .tasks()?
+        .into_iter()
+        .filter(|t| match filter.status {
+            Some(s) => t.status == s,
+            None => filter.all || t.is_open(),
+        })
+        .filter(|t| project.is_none_or(|p| t.project == Some(p)))
+        .filter(|t| context.as_ref().is_none_or(|c| t.contexts.contains(c)))
+        .collect();
+    tasks.sort_by(|a, b| {
+        (a.due.is_none(), a.due, a.created_at).cmp(&(b.due.is_none(), b.due, b.created_at))
+    });
+    let text = if tasks.is_empty() {
+        "No tasks.".to_string()
+    } else {
+        tasks
+            .iter()
+            .map(|t| describe(&ws.data, t))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    Ok(Answer {
+        text,
+        json: json!({ "tasks": tasks }),
+    })
+}
+
+/// `lifeos task done ID`: a repeating task moves to its next occurrence.
+pub fn task_done(
+    ws: &mut Workspace<'_>,
+    now: Timestamp,
+    today: Date,
+    id: &str,
+) -> Result<Answer, CommandError> {
+    let id = find_task(&ws.data, id)?;
+    let next = ws.data.complete_task(now, id, today)?;
+    let task = ws.data.task(id)?;
+    let text = match next {
+        Some(date) => format!("Done; next time on {date}: {}", describe(&ws.data, &task)),
+        None => format!("Done: {}", task.title),
+    };
+    Ok(Answer {
+        text,
+        json: json!({ "task": task, "next": next }),
+    })
+}
+
+/// `lifeos today`.
+pub fn today(ws: &Workspace<'_>, today: Date) -> Result<Answer, CommandError> {
+    let view = ws.data.today(today)?;
+    let mut lines = vec![format!("Today, {today}")];
+    let mut section = |title: &str, tasks: &[lifeos_core::today::TodayTask]| {
+        if !tasks.is_empty() {
+            lines.push(format!("\n{title}"));
+            lines.extend(
+                tasks
+                    .iter()
+                    .map(|t| format!("  {}", describe(&ws.data, &t.task))),
+            );
+        }
+    };
+    section("Overdue", &view.overdue);
+    section("Due today", &view.due_today);
+    section("Scheduled", &view.scheduled);
+    if !view.habits.is_empty() {
+        lines.push("\nHabits".into());
+        for h in &view.habits {
+            lines.push(format!(
+                "  {} ({}/{} this period)",
+                h.name, h.done_in_period, h.needed_in_period
+            ));
+        }
+    }
+    if lines.len() == 1 {
+        lines.push("Nothing due. ".to_string() + "Add something: lifeos task add \"...\"");
+    }
+    Ok(Answer {
+        text: lines.join("\n"),
+        json: serde_json::to_value(&view).unwrap_or_default(),
+    })
+}
+
+/// The task whose id is `given`, or ends with it (the short id `task list`
+/// shows; at least 4 characters, and it must be unique).
+fn find_task(data: &UserData, given: &str) -> Result<EntityId, CommandError> {
+    let given = given.trim().to_lowercase();
+    if given.len() < 4 {
+        return Err(CommandError::NotFound(format!(
+            "{given:?} is too short to name a task: give at least 4 characters of its id"
+        )));
+    }
+    let matches: Vec<Task> = data
+        .tasks()?
+        .into_iter()
+        .filter(|t| {
+            let id = t.id.to_string();
+            id == given || id.replace('-', "").ends_with(&given.replace('-', ""))
+        })
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one.id),
+        [] => Err(CommandError::NotFound(format!("no task with id {given}"))),
+        many => Err(CommandError::NotFound(format!(
+            "{} tasks have ids ending in {given}: give more characters",
+            many.len()
+        ))),
+    }
+}
+
+/// The short id shown to people: the id's last 6 characters (random bits;
+/// the first ones are a timestamp and alike for tasks made together).
+pub fn short_id(id: EntityId) -> String {
+    let s = id.to_string();
+    s[s.len().saturating_sub(6)..].to_string()
+}
+
+/// One line for a task: `abc123 [next] Title  due 2026-11-27  #project @context !`.
+fn describe(data: &UserData, task: &Task) -> String {
+    let mut line = format!(
+        "{} [{}] {}",
+        short_id(task.id),
+        task.status.as_str(),
+        task.title
+    );
+    if let Some(due) = task.due {
+        line.push_str(&format!("  due {due}"));
+    }
+    if let Some(scheduled) = task.scheduled {
+        line.push_str(&format!("  starts {scheduled}"));
+    }
+    if let Some(project) = task.project
+        && let Ok(projects) = data.projects()
+        && let Some(p) = projects.iter().find(|p| p.id == project)
+    {
+        line.push_str(&format!("  #{}", p.name));
+    }
+    for c in &task.contexts {
+        line.push_str(&format!(" @{c}"));
+    }
+    if task.important {
+        line.push_str(" !important");
+    }
+    if task.urgent {
+        line.push_str(" !urgent");
+    }
+    if task.recurrence.is_some() {
+        line.push_str(" (repeats)");
+    }
+    line
+}
