@@ -182,6 +182,32 @@ fn a_new_device_finds_every_document_and_follows_new_ones() {
     assert_eq!(net.data(laptop).expenses().unwrap().len(), 1);
     assert!(net.data(laptop).document_ids().contains(&ledger));
     assert_eq!(net.devices[laptop].1.unconfirmed_changes(), 0);
+
+    // The relay's confirmed heads are the device's own once it is in sync,
+    // and fall behind an edit until the relay answers it.
+    let heads = net.data(phone).heads();
+    for (id, h) in &heads {
+        assert_eq!(
+            net.devices[phone].1.confirmed_heads(*id).as_ref(),
+            Some(h),
+            "document {id}"
+        );
+    }
+    net.data(phone)
+        .add_task(now(), task("Water plants"))
+        .unwrap();
+    let tasks_id = net.data(phone).document_ids()[1];
+    let before = heads[&tasks_id].clone();
+    let out = net.devices[phone].1.local_change(tasks_id);
+    assert_eq!(net.devices[phone].1.confirmed_heads(tasks_id), Some(before));
+    let peer = net.devices[phone].0.clone();
+    net.route(&peer, out);
+    net.settle();
+    let now_heads = net.data(phone).heads()[&tasks_id].clone();
+    assert_eq!(
+        net.devices[phone].1.confirmed_heads(tasks_id),
+        Some(now_heads)
+    );
 }
 
 #[test]

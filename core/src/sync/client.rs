@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use automerge::AutoCommit;
+use automerge::{AutoCommit, ChangeHash};
 
 use super::document::{DocSync, Durability, Output, SyncError};
 use super::message::{Message, PeerId};
@@ -183,6 +183,16 @@ impl<D: Documents> Client<D> {
             }
         }
         total
+    }
+
+    /// The heads of document `id` the relay said it stores (durably: it
+    /// never announces changes it has not committed). `None` when
+    /// disconnected or before the relay said anything about `id`.
+    pub fn confirmed_heads(&mut self, id: DocumentId) -> Option<Vec<ChangeHash>> {
+        let relay = self.relay.clone()?;
+        let sync = self.syncs.get(&id)?;
+        let doc = self.docs.get_mut(&id)?;
+        sync.confirmed_heads(doc, &relay)
     }
 
     fn start(&mut self, id: DocumentId) -> Vec<ClientOutput> {

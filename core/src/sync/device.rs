@@ -223,6 +223,11 @@ impl DeviceSync {
         self.client.unconfirmed_changes()
     }
 
+    /// The heads of `id` the relay confirmed storing (see [`Client::confirmed_heads`]).
+    pub fn confirmed_heads(&mut self, id: DocumentId) -> Option<Vec<automerge::ChangeHash>> {
+        self.client.confirmed_heads(id)
+    }
+
     fn want_missing(&mut self) -> Vec<ClientOutput> {
         let mut out = Vec::new();
         for id in self.client.documents().wanted() {

@@ -305,6 +305,19 @@ impl DocSync {
         self.flush(doc, waiting)
     }
 
+    /// The heads `peer` last said it has, those this document knows (for a
+    /// device talking to the relay: how far the document is durable there).
+    /// `None` before `peer` said anything about the document.
+    pub fn confirmed_heads(&self, doc: &mut AutoCommit, peer: &PeerId) -> Option<Vec<ChangeHash>> {
+        let theirs = self.peers.get(peer)?.state.their_heads.clone()?;
+        Some(
+            theirs
+                .into_iter()
+                .filter(|h| doc.get_change_by_hash(h).is_some())
+                .collect(),
+        )
+    }
+
     /// Changes of the document that `peer` has not confirmed having: for a
     /// device talking to the relay, the edits not yet known to be durable.
     pub fn unconfirmed_changes(&self, doc: &mut AutoCommit, peer: &PeerId) -> usize {
