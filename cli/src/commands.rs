@@ -9,6 +9,9 @@ use serde_json::json;
 
 use crate::workspace::Workspace;
 
+pub mod habits;
+pub mod money;
+
 /// A command's answer.
 pub struct Answer {
     /// For people.
@@ -124,6 +127,98 @@ pub fn task_done(
     })
 }
 
+/// What `task edit` changes; `None` leaves a field as it is.
+#[derive(Debug, Default, Clone)]
+pub struct TaskEdit {
+    /// New title.
+    pub title: Option<String>,
+    /// New list.
+    pub status: Option<Status>,
+    /// New notes.
+    pub notes: Option<String>,
+    /// A project name, or `Some(None)` to take it out of its project.
+    pub project: Option<Option<String>>,
+    /// Contexts to add.
+    pub add_contexts: Vec<String>,
+    /// Contexts to remove.
+    pub remove_contexts: Vec<String>,
+    /// New due date, or `Some(None)` to clear it.
+    pub due: Option<Option<Date>>,
+    /// New scheduled date, or `Some(None)` to clear it.
+    pub scheduled: Option<Option<Date>>,
+    /// Important or not.
+    pub important: Option<bool>,
+    /// Urgent or not.
+    pub urgent: Option<bool>,
+}
+
+/// `lifeos task edit ID ...`. A project that does not exist yet is made.
+pub fn task_edit(
+    ws: &mut Workspace<'_>,
+    now: Timestamp,
+    id: &str,
+    edit: TaskEdit,
+) -> Result<Answer, CommandError> {
+    let id = find_task(&ws.data, id)?;
+    let project = match edit.project {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(name)) => {
+            let wanted = name.trim_start_matches('#').to_string();
+            let existing = ws
+                .data
+                .projects()?
+                .into_iter()
+                .find(|p| p.name.eq_ignore_ascii_case(&wanted));
+            Some(Some(match existing {
+                Some(p) => p.id,
+                None => ws.data.add_project(now, &wanted)?,
+            }))
+        }
+    };
+    let strip = |v: Vec<String>| -> Vec<String> {
+        v.into_iter()
+            .map(|c| c.trim_start_matches('@').to_string())
+            .collect()
+    };
+    let patch = lifeos_core::tasks::TaskPatch {
+        title: edit.title,
+        status: edit.status,
+        notes: edit.notes,
+        project,
+        add_contexts: strip(edit.add_contexts),
+        remove_contexts: strip(edit.remove_contexts),
+        due: edit.due,
+        scheduled: edit.scheduled,
+        recurrence: None,
+        important: edit.important,
+        urgent: edit.urgent,
+    };
+    if patch == lifeos_core::tasks::TaskPatch::default() {
+        return Err(CommandError::NotFound(
+            "nothing to change: give --title, --status, --due, ... (see lifeos task edit --help)"
+                .into(),
+        ));
+    }
+    ws.data.update_task(now, id, patch)?;
+    let task = ws.data.task(id)?;
+    Ok(Answer {
+        text: format!("Changed {}", describe(&ws.data, &task)),
+        json: json!({ "task": task }),
+    })
+}
+
+/// `lifeos task rm ID`.
+pub fn task_rm(ws: &mut Workspace<'_>, now: Timestamp, id: &str) -> Result<Answer, CommandError> {
+    let id = find_task(&ws.data, id)?;
+    let task = ws.data.task(id)?;
+    ws.data.delete_task(now, id)?;
+    Ok(Answer {
+        text: format!("Deleted: {}", task.title),
+        json: json!({ "deleted": task }),
+    })
+}
+
 /// `lifeos today`.
 pub fn today(ws: &Workspace<'_>, today: Date) -> Result<Answer, CommandError> {
     let view = ws.data.today(today)?;
@@ -160,27 +255,33 @@ pub fn today(ws: &Workspace<'_>, today: Date) -> Result<Answer, CommandError> {
 }
 
 /// The task whose id is `given`, or ends with it (the short id `task list`
-/// shows; at least 4 characters, and it must be unique).
+/// shows).
 fn find_task(data: &UserData, given: &str) -> Result<EntityId, CommandError> {
-    let given = given.trim().to_lowercase();
+    find_by_id(data.tasks()?.into_iter().map(|t| t.id), given, "task")
+}
+
+/// The one id among `ids` that is `given` or ends with it (at least 4
+/// characters: short ids are the last 6).
+pub(crate) fn find_by_id(
+    ids: impl IntoIterator<Item = EntityId>,
+    given: &str,
+    kind: &str,
+) -> Result<EntityId, CommandError> {
+    let given = given.trim().to_lowercase().replace('-', "");
     if given.len() < 4 {
         return Err(CommandError::NotFound(format!(
-            "{given:?} is too short to name a task: give at least 4 characters of its id"
+            "{given:?} is too short to name a {kind}: give at least 4 characters of its id"
         )));
     }
-    let matches: Vec<Task> = data
-        .tasks()?
+    let matches: Vec<EntityId> = ids
         .into_iter()
-        .filter(|t| {
-            let id = t.id.to_string();
-            id == given || id.replace('-', "").ends_with(&given.replace('-', ""))
-        })
+        .filter(|id| id.to_string().replace('-', "").ends_with(&given))
         .collect();
     match matches.as_slice() {
-        [one] => Ok(one.id),
-        [] => Err(CommandError::NotFound(format!("no task with id {given}"))),
+        [one] => Ok(*one),
+        [] => Err(CommandError::NotFound(format!("no {kind} with id {given}"))),
         many => Err(CommandError::NotFound(format!(
-            "{} tasks have ids ending in {given}: give more characters",
+            "{} {kind}s have ids ending in {given}: give more characters",
             many.len()
         ))),
     }

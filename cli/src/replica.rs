@@ -147,6 +147,15 @@ impl Replica {
         &self.path
     }
 
+    /// A number that changes when another process commits to the replica
+    /// (SQLite's `data_version`): `sync --watch` polls it to send edits made
+    /// by other `lifeos` commands while it runs.
+    pub fn data_version(&self) -> Result<i64, ReplicaError> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
     /// Starts a session: waits (up to 10 s) for any other `lifeos` process
     /// to finish writing, then holds the write lock until it ends.
     pub fn session(&mut self) -> Result<Session<'_>, ReplicaError> {
@@ -368,6 +377,19 @@ impl Session<'_> {
             stored.snapshot_bytes = snapshot.len();
         }
         Ok(true)
+    }
+
+    /// Removes document `id` (a device-local root whose documents joined
+    /// the account) with its chunks and confirmed heads.
+    pub fn delete_document(&self, id: DocumentId) -> Result<(), ReplicaError> {
+        let key = id.as_bytes().to_vec();
+        for table in ["snapshots", "chunks", "confirmed"] {
+            self.tx.execute(
+                &format!("DELETE FROM {table} WHERE document_id = ?1"),
+                [&key],
+            )?;
+        }
+        Ok(())
     }
 
     /// The heads the relay last confirmed storing for `id`.

@@ -60,26 +60,8 @@ impl<'a> Workspace<'a> {
                 }
             },
         };
-        let data = match stored.get(&root_id) {
-            Some(root) => {
-                let root = LifeDoc::from_automerge(DocKind::Root, root.doc.clone())
-                    .map_err(WorkspaceError::Unreadable)?;
-                let mut data = UserData::open(root_id, root).map_err(WorkspaceError::Unreadable)?;
-                let listed = data
-                    .missing_documents()
-                    .map_err(WorkspaceError::Unreadable)?;
-                for (id, role) in listed {
-                    let Some(doc) = stored.get(&id) else {
-                        continue; // Not here yet: sync brings it.
-                    };
-                    let attached = LifeDoc::from_automerge(role.kind, doc.doc.clone())
-                        .and_then(|d| data.attach(id, d));
-                    if let Err(e) = attached {
-                        problems.push(format!("document {id} is not readable: {e}"));
-                    }
-                }
-                data
-            }
+        let data = match assemble(&stored, root_id, &mut problems)? {
+            Some(data) => data,
             None if signed_in => return Err(WorkspaceError::NotSynced),
             None => UserData::create(root_id, now).map_err(WorkspaceError::Unreadable)?,
         };
@@ -115,7 +97,38 @@ impl<'a> Workspace<'a> {
     }
 }
 
-fn parse_id(s: &str) -> Result<DocumentId, WorkspaceError> {
+/// The user's data rooted at `root_id` from the documents read: `None` when
+/// the root is not here. Listed documents that are not here yet are left
+/// for sync; those that do not read are reported in `problems`.
+pub fn assemble(
+    stored: &BTreeMap<DocumentId, StoredDocument>,
+    root_id: DocumentId,
+    problems: &mut Vec<String>,
+) -> Result<Option<UserData>, WorkspaceError> {
+    let Some(root) = stored.get(&root_id) else {
+        return Ok(None);
+    };
+    let root = LifeDoc::from_automerge(DocKind::Root, root.doc.clone())
+        .map_err(WorkspaceError::Unreadable)?;
+    let mut data = UserData::open(root_id, root).map_err(WorkspaceError::Unreadable)?;
+    let listed = data
+        .missing_documents()
+        .map_err(WorkspaceError::Unreadable)?;
+    for (id, role) in listed {
+        let Some(doc) = stored.get(&id) else {
+            continue; // Not here yet: sync brings it.
+        };
+        let attached =
+            LifeDoc::from_automerge(role.kind, doc.doc.clone()).and_then(|d| data.attach(id, d));
+        if let Err(e) = attached {
+            problems.push(format!("document {id} is not readable: {e}"));
+        }
+    }
+    Ok(Some(data))
+}
+
+/// Reads a document id kept in `meta`.
+pub fn parse_id(s: &str) -> Result<DocumentId, WorkspaceError> {
     DocumentId::parse(s).map_err(WorkspaceError::Unreadable)
 }
 

@@ -51,6 +51,11 @@ impl DeviceDocuments {
         }
     }
 
+    /// The id of the user's root document.
+    pub fn root_id(&self) -> DocumentId {
+        self.root_id
+    }
+
     /// The user's data, once the root is here.
     pub fn data(&self) -> Option<&UserData> {
         self.data.as_ref()

@@ -1,0 +1,529 @@
+//! The `lifeos` binary against a real relay (in this process, on a port of
+//! its own, SQLite in a temporary directory), with a second, native device
+//! of the same user built directly on `lifeos-core`'s sync engine: they
+//! converge; edits made while the relay is down are kept and sync later;
+//! data made before signing in joins the account; sessions end cleanly.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use lifeos_core::sync::{
+    ClientConnection, ClientOutput, DEFAULT_MAX_FRAME, DeviceDocuments, DeviceSync, Event, PeerId,
+    PeerMetadata, codec,
+};
+use lifeos_core::tasks::NewTask;
+use lifeos_core::time::Timestamp;
+use lifeos_core::{DocumentId, UserData};
+use lifeos_relay::config::{Config, LogFormat};
+use lifeos_relay::features::Features;
+use serde_json::Value;
+use tokio::runtime::Runtime;
+use tokio_tungstenite::tungstenite;
+
+const PASSWORD: &str = "a long enough password";
+
+/// A relay serving on a fixed address until stopped.
+struct Relay {
+    address: SocketAddr,
+    dir: PathBuf,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+fn config(dir: &Path) -> Config {
+    Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        database_url: Some(format!("sqlite://{}", dir.join("lifeos.db").display())),
+        data_dir: dir.to_path_buf(),
+        jwt_secret: Some("cli-test-secret-cli-test-secret-cli".into()),
+        signups_allowed: true,
+        mail_outbox_dir: Some(dir.join("outbox")),
+        smtp_url: None,
+        mail_from: "LifeOS <no-reply@localhost>".into(),
+        log_format: LogFormat::Text,
+        max_frame_bytes: DEFAULT_MAX_FRAME,
+        max_body_bytes: 64 * 1024,
+        api_rate_per_user: 600,
+        api_rate_per_ip: 1200,
+        send_queue: 1024,
+        ping_secs: 30,
+        doc_idle_secs: 300,
+        compact_after: 1000,
+        catch_up_secs: 5,
+        metrics_token: None,
+        trusted_proxies: Vec::new(),
+        audit_retention_days: 365,
+        web_dir: dir.join("web"),
+    }
+}
+
+impl Relay {
+    fn start(rt: &Runtime, dir: &Path, address: &str) -> Relay {
+        let config = config(dir);
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let (address, task) = rt.block_on(async move {
+            let state = lifeos_relay::build(config, Features::default())
+                .await
+                .expect("relay starts");
+            let listener = tokio::net::TcpListener::bind(address).await.unwrap();
+            let address = listener.local_addr().unwrap();
+            let task = tokio::spawn(async move {
+                lifeos_relay::serve(listener, state, async {
+                    let _ = rx.await;
+                })
+                .await
+                .expect("relay serves");
+            });
+            (address, task)
+        });
+        Relay {
+            address,
+            dir: dir.to_path_buf(),
+            stop: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    fn stop(&mut self, rt: &Runtime) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            rt.block_on(task).unwrap();
+        }
+    }
+
+    /// The same database, on the same address again.
+    fn restart(&mut self, rt: &Runtime) {
+        self.stop(rt);
+        *self = Relay::start(rt, &self.dir.clone(), &self.address.to_string());
+    }
+
+    fn register(&self, rt: &Runtime, email: &str) -> Value {
+        self.post(rt, "/api/v1/auth/register", email, 201)
+    }
+
+    fn login(&self, rt: &Runtime, email: &str) -> Value {
+        self.post(rt, "/api/v1/auth/login", email, 200)
+    }
+
+    fn post(&self, rt: &Runtime, path: &str, email: &str, status: u16) -> Value {
+        let url = format!("{}{path}", self.url());
+        rt.block_on(async {
+            let r = reqwest::Client::new()
+                .post(url)
+                .json(&serde_json::json!({ "email": email, "password": PASSWORD }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), status);
+            r.json().await.unwrap()
+        })
+    }
+}
+
+fn lifeos(dir: &Path, args: &[&str]) -> Output {
+    lifeos_with_input(dir, args, None)
+}
+
+fn lifeos_with_input(dir: &Path, args: &[&str], input: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lifeos"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["--tz", "UTC"])
+        .args(args)
+        .env_remove("LIFEOS_DATA_DIR")
+        .env_remove("LIFEOS_RELAY")
+        .env("LIFEOS_CURRENCY", "EUR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("lifeos runs");
+    if let Some(input) = input {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn json(o: &Output) -> Value {
+    serde_json::from_str(&ok(o)).expect("--json prints JSON")
+}
+
+fn login(dir: &Path, relay: &Relay, email: &str) -> Output {
+    lifeos_with_input(
+        dir,
+        &[
+            "login",
+            "--relay",
+            &relay.url(),
+            "--email",
+            email,
+            "--password-stdin",
+        ],
+        Some(&format!("{PASSWORD}\n")),
+    )
+}
+
+fn titles(dir: &Path) -> Vec<String> {
+    let list = json(&lifeos(dir, &["--json", "task", "list", "--all"]));
+    let mut titles: Vec<String> = list["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["title"].as_str().unwrap().to_string())
+        .collect();
+    titles.sort();
+    titles
+}
+
+/// A device built directly on `lifeos-core` (as a native app would be),
+/// independent of the CLI's own sync code.
+struct NativeDevice {
+    sync: DeviceSync,
+    socket: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+    connection: ClientConnection,
+}
+
+impl NativeDevice {
+    async fn connect(relay: &Relay, access: &str, root: DocumentId) -> NativeDevice {
+        let url = format!("ws://{}/api/v1/sync?token={access}", relay.address);
+        let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        let peer = PeerId::new("native-phone").unwrap();
+        let (connection, join) = ClientConnection::start(
+            peer.clone(),
+            PeerMetadata {
+                storage_id: None,
+                is_ephemeral: false,
+            },
+            DEFAULT_MAX_FRAME,
+        );
+        socket
+            .send(tungstenite::Message::Binary(join.into()))
+            .await
+            .unwrap();
+        NativeDevice {
+            sync: DeviceSync::new(peer, DeviceDocuments::new(root)),
+            socket,
+            connection,
+        }
+    }
+
+    async fn send(&mut self, out: Vec<ClientOutput>) {
+        for o in out {
+            if let ClientOutput::Send(m) = o {
+                let frame = codec::encode(&m);
+                self.socket
+                    .send(tungstenite::Message::Binary(frame.into()))
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+
+    /// Exchanges messages until `done` holds (or panics after 10 s).
+    async fn run_until(&mut self, mut done: impl FnMut(&mut DeviceSync) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !done(&mut self.sync) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "the native device did not get there in 10 s"
+            );
+            let Ok(Some(Ok(frame))) = tokio::time::timeout(left, self.socket.next()).await else {
+                continue;
+            };
+            let tungstenite::Message::Binary(bytes) = frame else {
+                continue;
+            };
+            for event in self.connection.receive(&bytes).unwrap() {
+                let out = match event {
+                    Event::Send(f) => {
+                        self.socket
+                            .send(tungstenite::Message::Binary(f.into()))
+                            .await
+                            .unwrap();
+                        Vec::new()
+                    }
+                    Event::Joined { peer, .. } => self.sync.connected(peer),
+                    Event::Document(m) => self.sync.receive(&m).unwrap(),
+                    Event::Close { reason } => panic!("relay closed: {reason}"),
+                    Event::Ignored { .. } => Vec::new(),
+                };
+                self.send(out).await;
+            }
+        }
+    }
+
+    fn data(&mut self) -> &mut UserData {
+        self.sync.documents_mut().data_mut().expect("data is here")
+    }
+
+    fn titles(&mut self) -> Vec<String> {
+        let mut titles: Vec<String> = self
+            .data()
+            .tasks()
+            .unwrap()
+            .into_iter()
+            .map(|t| t.title)
+            .collect();
+        titles.sort();
+        titles
+    }
+
+    async fn add_task(&mut self, title: &str) {
+        let now = Timestamp::from_millis(1_795_000_000_000);
+        let before = self.data().heads();
+        self.data()
+            .add_task(
+                now,
+                NewTask {
+                    title: title.into(),
+                    ..NewTask::default()
+                },
+            )
+            .unwrap();
+        for id in self.data().changed_since(&before) {
+            let out = self.sync.local_change(id);
+            self.send(out).await;
+        }
+    }
+}
+
+#[test]
+fn a_cli_device_and_a_native_device_converge_and_offline_edits_sync_later() {
+    let rt = Runtime::new().unwrap();
+    let relay_dir = tempfile::tempdir().unwrap();
+    let mut relay = Relay::start(&rt, relay_dir.path(), "127.0.0.1:0");
+    let email = "ada@example.org";
+    let pair = relay.register(&rt, email);
+    let user: uuid::Uuid = pair["user"]["id"].as_str().unwrap().parse().unwrap();
+
+    // Before signing in, the laptop is used offline.
+    let laptop = tempfile::tempdir().unwrap();
+    ok(&lifeos(
+        laptop.path(),
+        &["task", "add", "Call mom tomorrow #family @phone"],
+    ));
+    ok(&lifeos(
+        laptop.path(),
+        &["expense", "add", "12.50", "groceries", "--payee", "Bakery"],
+    ));
+    ok(&lifeos(laptop.path(), &["habit", "add", "Meditate"]));
+    let status = json(&lifeos(laptop.path(), &["--json", "status"]));
+    assert!(status["account"].is_null());
+    assert!(status["pending"].as_u64().unwrap() > 0, "{status}");
+
+    // Signing in syncs, and the offline data joins the account.
+    let out = login(laptop.path(), &relay, email);
+    let text = ok(&out);
+    assert!(text.contains("Signed in as ada@example.org"), "{text}");
+    let status = json(&lifeos(laptop.path(), &["--json", "status"]));
+    assert_eq!(status["account"]["signed_in"], true);
+    assert_eq!(status["pending"], 0, "{status}");
+    assert!(status["last_sync"].is_number());
+
+    // A native device of the same user finds everything.
+    let root = DocumentId::root_of_user(&user);
+    let access = relay.login(&rt, email)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut phone = rt.block_on(NativeDevice::connect(&relay, &access, root));
+    rt.block_on(
+        phone.run_until(|s| s.documents().data().is_some() && s.documents().wanted().is_empty()),
+    );
+    assert_eq!(phone.titles(), vec!["Call mom"]);
+    assert_eq!(phone.data().expenses().unwrap().len(), 1);
+    assert_eq!(phone.data().habits().unwrap()[0].name, "Meditate");
+
+    // The phone adds a task; the laptop's next sync brings it.
+    rt.block_on(async {
+        phone.add_task("Buy stamps").await;
+        phone.run_until(|s| s.unconfirmed_changes() == 0).await;
+    });
+    let synced = json(&lifeos(laptop.path(), &["--json", "sync"]));
+    assert_eq!(synced["sync"]["pending"], 0);
+    assert!(
+        synced["sync"]["received"].as_u64().unwrap() >= 1,
+        "{synced}"
+    );
+    assert_eq!(titles(laptop.path()), vec!["Buy stamps", "Call mom"]);
+
+    // The relay goes away: the laptop keeps working, and says so.
+    relay.stop(&rt);
+    ok(&lifeos(
+        laptop.path(),
+        &["task", "add", "Written on the train"],
+    ));
+    let failed = lifeos(laptop.path(), &["sync"]);
+    assert_eq!(failed.status.code(), Some(4), "unreachable relay: exit 4");
+    let message = String::from_utf8_lossy(&failed.stderr);
+    assert!(message.contains("cannot be reached"), "{message}");
+    assert!(message.contains("safe"), "{message}");
+    let status = json(&lifeos(laptop.path(), &["--json", "status"]));
+    assert!(status["pending"].as_u64().unwrap() >= 1, "{status}");
+    assert_eq!(
+        titles(laptop.path()),
+        vec!["Buy stamps", "Call mom", "Written on the train"]
+    );
+
+    // Back online: the edit reaches the phone.
+    relay.restart(&rt);
+    ok(&lifeos(laptop.path(), &["sync"]));
+    let status = json(&lifeos(laptop.path(), &["--json", "status"]));
+    assert_eq!(status["pending"], 0);
+    let access = relay.login(&rt, email)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut phone = rt.block_on(NativeDevice::connect(&relay, &access, root));
+    rt.block_on(phone.run_until(|s| {
+        s.documents()
+            .data()
+            .is_some_and(|d| d.tasks().map(|t| t.len() == 3).unwrap_or(false))
+    }));
+    assert_eq!(
+        phone.titles(),
+        vec!["Buy stamps", "Call mom", "Written on the train"]
+    );
+
+    // A second CLI device with offline data of its own: after login it has
+    // everything, and its own task reaches the laptop.
+    let desktop = tempfile::tempdir().unwrap();
+    ok(&lifeos(desktop.path(), &["task", "add", "Desk lamp"]));
+    ok(&login(desktop.path(), &relay, email));
+    assert_eq!(
+        titles(desktop.path()),
+        vec![
+            "Buy stamps",
+            "Call mom",
+            "Desk lamp",
+            "Written on the train"
+        ]
+    );
+    ok(&lifeos(laptop.path(), &["sync"]));
+    assert_eq!(
+        titles(laptop.path()),
+        vec![
+            "Buy stamps",
+            "Call mom",
+            "Desk lamp",
+            "Written on the train"
+        ]
+    );
+    relay.stop(&rt);
+}
+
+#[test]
+fn sessions_are_refused_ended_and_never_mixed_up() {
+    let rt = Runtime::new().unwrap();
+    let relay_dir = tempfile::tempdir().unwrap();
+    let mut relay = Relay::start(&rt, relay_dir.path(), "127.0.0.1:0");
+    relay.register(&rt, "ada@example.org");
+    relay.register(&rt, "bob@example.org");
+    let dir = tempfile::tempdir().unwrap();
+
+    // Not signed in: sync says how to sign in (exit 3).
+    let out = lifeos(dir.path(), &["sync"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("lifeos login"));
+
+    // A wrong password is refused (exit 3) and nothing is recorded.
+    let out = lifeos_with_input(
+        dir.path(),
+        &[
+            "--json",
+            "login",
+            "--relay",
+            &relay.url(),
+            "--email",
+            "ada@example.org",
+            "--password-stdin",
+        ],
+        Some("not the password\n"),
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let error: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(error["exit_code"], 3);
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap()
+            .contains("wrong email or password")
+    );
+
+    // A bad address and an unreachable relay.
+    let out = lifeos_with_input(
+        dir.path(),
+        &[
+            "login",
+            "--relay",
+            "relay.example.org",
+            "--email",
+            "a@b.c",
+            "--password-stdin",
+        ],
+        Some("x\n"),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a relay address"));
+
+    ok(&login(dir.path(), &relay, "ada@example.org"));
+    ok(&lifeos(dir.path(), &["task", "add", "Ada's task"]));
+    ok(&lifeos(dir.path(), &["sync"]));
+
+    // Another account on a device holding Ada's data is refused.
+    let out = login(dir.path(), &relay, "bob@example.org");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("holds the data of ada@example.org"));
+    assert_eq!(titles(dir.path()), vec!["Ada's task"]);
+
+    // Signing out ends the session on the relay; the data stays.
+    let text = ok(&lifeos(dir.path(), &["logout"]));
+    assert!(text.contains("Signed out"), "{text}");
+    assert_eq!(titles(dir.path()), vec!["Ada's task"]);
+    let out = lifeos(dir.path(), &["sync"]);
+    assert_eq!(out.status.code(), Some(3));
+    let status = json(&lifeos(dir.path(), &["--json", "status"]));
+    assert_eq!(status["account"]["signed_in"], false);
+
+    // Signing in again continues where it was.
+    ok(&login(dir.path(), &relay, "ada@example.org"));
+    ok(&lifeos(dir.path(), &["task", "add", "Second"]));
+    ok(&lifeos(dir.path(), &["sync"]));
+    assert_eq!(titles(dir.path()), vec!["Ada's task", "Second"]);
+    relay.stop(&rt);
+}
