@@ -10,7 +10,8 @@ use lifeos_core::time::{Date, Month, Timestamp};
 use lifeos_core::{Currency, DocKind, DocumentId, LifeDoc, Money, UserData};
 
 use super::{Account, Export, Format, Kind, text};
-use crate::api::source::{Source, SourceError};
+use crate::error::SourceError;
+use crate::source::Source;
 
 /// Documents saved as the relay stores them.
 struct Memory {
@@ -138,7 +139,7 @@ fn user() -> UserData {
     data
 }
 
-fn export(source: &Memory, format: Format) -> Vec<u8> {
+fn export(source: &impl Source, format: Format) -> Vec<u8> {
     let export = Export::prepare(source, account(), NOW).unwrap();
     let mut out = Vec::new();
     export.write(format, &mut out).unwrap();
