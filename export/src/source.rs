@@ -3,7 +3,8 @@
 //! A user's documents are the ones their root lists. A [`Source`] only has
 //! to load one document by id; [`Source::open`] walks the root from there.
 //! The relay's source reads its database and checks each document's stored
-//! owner.
+//! owner; [`Documents`](crate::Documents) holds documents in memory, as a
+//! device (the CLI) has them.
 
 use std::collections::BTreeMap;
 
