@@ -113,6 +113,25 @@ impl From<crate::storage::StorageError> for ApiError {
     }
 }
 
+/// A failed read of the user's documents: a storage failure answers as that
+/// storage failure does (503 when the database is down), a document that
+/// does not load is the relay's problem (500).
+impl From<lifeos_export::SourceError> for ApiError {
+    fn from(e: lifeos_export::SourceError) -> Self {
+        match e {
+            lifeos_export::SourceError::Storage(cause) => {
+                match cause.downcast::<crate::storage::StorageError>() {
+                    Ok(storage) => (*storage).into(),
+                    Err(other) => ApiError::Internal(other.to_string()),
+                }
+            }
+            corrupt @ lifeos_export::SourceError::Corrupt { .. } => {
+                ApiError::Internal(corrupt.to_string())
+            }
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
@@ -154,5 +173,39 @@ impl IntoResponse for ApiError {
             HeaderValue::from_static("application/problem+json"),
         );
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+    use lifeos_core::DocumentId;
+    use lifeos_export::SourceError;
+
+    use super::ApiError;
+    use crate::storage::StorageError;
+
+    /// `lifeos-export` carries the relay's storage failure boxed; the
+    /// answer must still be the one that failure gets on its own.
+    #[test]
+    fn a_failed_read_answers_as_its_cause() {
+        let down = SourceError::from(StorageError::Unavailable("gone".into()));
+        assert_eq!(
+            ApiError::from(down).status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        let other = SourceError::from(StorageError::Other("broken".into()));
+        assert_eq!(
+            ApiError::from(other).status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        let corrupt = SourceError::Corrupt {
+            document: DocumentId::generate(),
+            reason: "not automerge".into(),
+        };
+        assert_eq!(
+            ApiError::from(corrupt).status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
     }
 }

@@ -28,7 +28,7 @@ use super::AppState;
 use super::extract::CurrentUser;
 use crate::api::export::user_today;
 use crate::api::model::{CheckInOut, ExpenseOut, HabitOut, ReportOut, TaskOut, TodayOut};
-use crate::api::source::{Opened, Source, SourceError, StoreSource};
+use crate::api::source::{Opened, Source, StoreSource};
 use crate::error::{ApiError, Problem};
 
 const DEFAULT_LIMIT: usize = 50;
@@ -67,13 +67,6 @@ fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
         .map_err(|e| ApiError::BadRequest(e.body_text()))
 }
 
-fn source_error(e: SourceError) -> ApiError {
-    match e {
-        SourceError::Storage(s) => s.into(),
-        corrupt @ SourceError::Corrupt { .. } => ApiError::Internal(corrupt.to_string()),
-    }
-}
-
 fn data_error(e: lifeos_core::Error) -> ApiError {
     match e {
         lifeos_core::Error::NotFound { .. } => ApiError::NotFound,
@@ -90,7 +83,7 @@ async fn read<T: Send + 'static>(
 ) -> Result<T, ApiError> {
     let source = StoreSource::new(state.store.clone(), user, tokio::runtime::Handle::current());
     tokio::task::spawn_blocking(move || {
-        let opened = source.open().map_err(source_error)?;
+        let opened = source.open()?;
         read(&source, opened)
     })
     .await
@@ -343,9 +336,7 @@ pub(super) async fn today(
         };
         let settings = opened.data.settings().map_err(data_error)?;
         let day = asked.unwrap_or_else(|| user_today(&settings, now()));
-        opened
-            .attach_months(source, [Month::of(day)])
-            .map_err(source_error)?;
+        opened.attach_months(source, [Month::of(day)])?;
         let today = opened.data.today(day).map_err(data_error)?;
         Ok(TodayOut::new(&today, settings.urgent_within_days))
     })
@@ -598,7 +589,7 @@ pub(super) async fn expenses(
             .collect();
         let mut items = Vec::new();
         for month in months {
-            let mut list = opened.month_expenses(source, month).map_err(source_error)?;
+            let mut list = opened.month_expenses(source, month)?;
             list.sort_by_key(|e| std::cmp::Reverse((e.date, e.id)));
             items.extend(list.into_iter().filter(|e| {
                 from.is_none_or(|f| e.date >= f)
@@ -692,7 +683,7 @@ pub(super) async fn monthly_report(
             .copied()
             .filter(|m| *m >= first && *m <= month)
             .collect();
-        opened.attach_months(source, months).map_err(source_error)?;
+        opened.attach_months(source, months)?;
         let report = opened.data.monthly_report(month).map_err(data_error)?;
         Ok(ReportOut::from(&report))
     })

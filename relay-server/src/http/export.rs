@@ -27,7 +27,7 @@ use super::AppState;
 use super::extract::CurrentUser;
 use crate::api::export::{Account, Export, ExportError, Format, Kind};
 use crate::api::model::ExportDocument;
-use crate::api::source::{SourceError, StoreSource};
+use crate::api::source::StoreSource;
 use crate::error::{ApiError, Problem};
 
 /// Bytes gathered before a chunk goes to the response.
@@ -175,7 +175,7 @@ pub(super) async fn export(
 
 fn api_error(e: ExportError) -> ApiError {
     match e {
-        ExportError::Source(SourceError::Storage(s)) => s.into(),
+        ExportError::Source(s) => s.into(),
         other => ApiError::Internal(other.to_string()),
     }
 }

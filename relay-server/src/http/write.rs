@@ -29,7 +29,7 @@ use super::AppState;
 use super::extract::{CurrentUser, JsonBody};
 use crate::api::export::user_today;
 use crate::api::model::{CheckInOut, ExpenseOut, TaskOut};
-use crate::api::source::{Opened, Source, SourceError, StoreSource};
+use crate::api::source::{Opened, Source, StoreSource};
 use crate::error::{ApiError, Problem};
 use crate::storage::{KeyClaim, Storage};
 use crate::sync::EditError;
@@ -120,8 +120,7 @@ async fn write<T: Send + 'static>(
                 };
                 (opened, Default::default())
             }
-            Err(SourceError::Storage(e)) => return Err(e.into()),
-            Err(corrupt) => return Err(ApiError::Internal(corrupt.to_string())),
+            Err(e) => return Err(ApiError::from(e)),
         };
         let today = user_today(&opened.data.settings().map_err(rule)?, now);
         let value = edit(&source, &mut opened, today)?;

@@ -161,6 +161,71 @@ async fn a_devices_data_comes_back_in_every_format(backend: Backend) {
     assert_eq!(exports[3]["detail"]["format"], "json");
 }
 
+/// The relay's export (its database, through `StoreSource`) and an offline
+/// export of the same documents (`lifeos_export::Documents`, as the CLI
+/// writes it) are the same bytes: one writer, whatever the source.
+async fn an_offline_export_of_the_same_documents_is_the_same(backend: Backend) {
+    use lifeos_export::{Documents, Export, Format, Kind};
+
+    let app = spawn_app(backend).await;
+    let ada = account(&app, "ada@example.com").await;
+    let mut data = sample(ada.id);
+    let _device = upload(&app, &ada, &mut data).await;
+
+    let relay_json = get(&app, "?format=json", &ada.token)
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    // Exported at the relay's instant, so that even `exported_at` matches.
+    let v: Value = serde_json::from_slice(&relay_json).unwrap();
+    let exported_at = chrono::DateTime::parse_from_rfc3339(v["exported_at"].as_str().unwrap())
+        .unwrap()
+        .timestamp_millis();
+    let documents = Documents::from_user_data(&mut data);
+    let account = lifeos_export::Account {
+        id: ada.id.to_string(),
+        email: "ada@example.com".into(),
+    };
+    let offline =
+        Export::prepare(&documents, account, Timestamp::from_millis(exported_at)).unwrap();
+    let write = |format| {
+        let mut out = Vec::new();
+        offline.write(format, &mut out).unwrap();
+        out
+    };
+    assert_eq!(
+        String::from_utf8_lossy(&relay_json),
+        String::from_utf8_lossy(&write(Format::Json))
+    );
+
+    let zip = get(&app, "?format=csv&kind=all", &ada.token)
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(zip.to_vec())).unwrap();
+    for kind in Kind::ALL {
+        let csv = get(
+            &app,
+            &format!("?format=csv&kind={}", kind.name()),
+            &ada.token,
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+        let offline = String::from_utf8(write(Format::Csv(kind))).unwrap();
+        assert_eq!(csv, offline, "{}", kind.name());
+        let mut zipped = String::new();
+        zip.by_name(&format!("{}.csv", kind.name()))
+            .unwrap()
+            .read_to_string(&mut zipped)
+            .unwrap();
+        assert_eq!(zipped, offline, "{} in the zip", kind.name());
+    }
+}
+
 async fn only_the_owners_documents_are_exported(backend: Backend) {
     let app = spawn_app(backend).await;
     let ada = account(&app, "ada@example.com").await;
@@ -261,6 +326,10 @@ async fn bad_requests_name_the_parameter(backend: Backend) {
 both_backends!(
     every_format,
     super::a_devices_data_comes_back_in_every_format
+);
+both_backends!(
+    same_as_offline,
+    super::an_offline_export_of_the_same_documents_is_the_same
 );
 both_backends!(owner_only, super::only_the_owners_documents_are_exported);
 both_backends!(bad_requests, super::bad_requests_name_the_parameter);

@@ -1,6 +1,7 @@
-//! The REST API's wire types: what tasks, habits, check-ins, expenses,
-//! categories and budgets look like in JSON (the export and the endpoints
-//! share them). They are built from `lifeos-core`'s types, never from raw
+//! The wire types: what tasks, habits, check-ins, expenses, categories and
+//! budgets look like in JSON (the export and the relay's REST endpoints
+//! share them; with the `openapi` feature they describe themselves to the
+//! relay's OpenAPI document). They are built from `lifeos-core`'s types, never from raw
 //! documents, so they show what the app shows.
 //!
 //! Conventions: ids are UUID strings; days are ISO 8601 dates (`2026-11-26`);
@@ -16,14 +17,14 @@ use lifeos_core::root::Settings;
 use lifeos_core::tasks::{Project, Task};
 use lifeos_core::time::{Date, Month, Timestamp, Weekday, format_timestamp};
 use serde::Serialize;
-use utoipa::ToSchema;
 
 fn instant(t: Timestamp) -> String {
     format_timestamp(t)
 }
 
 /// A task.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaskOut {
     /// The task's id.
     pub id: String,
@@ -61,7 +62,8 @@ pub struct TaskOut {
 }
 
 /// One checklist item.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChecklistItemOut {
     /// The item's id.
     pub id: String,
@@ -72,7 +74,8 @@ pub struct ChecklistItemOut {
 }
 
 /// One completed occurrence of a repeating task.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CompletionOut {
     /// The occurrence's date.
     pub occurrence: Date,
@@ -120,7 +123,8 @@ impl TaskOut {
 }
 
 /// A project.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProjectOut {
     /// The project's id.
     pub id: String,
@@ -144,7 +148,8 @@ impl From<&Project> for ProjectOut {
 }
 
 /// A habit, with its streaks and strength on the day asked about.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HabitOut {
     /// The habit's id.
     pub id: String,
@@ -205,7 +210,8 @@ impl HabitOut {
 }
 
 /// One day's check-in of a habit.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckInOut {
     /// The check-in's id (derived from habit and day).
     pub id: String,
@@ -240,7 +246,8 @@ impl From<&CheckIn> for CheckInOut {
 }
 
 /// An amount of money.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AmountOut {
     /// Decimal string with the currency's decimals (`12.50`, `1250` for JPY).
     pub amount: String,
@@ -261,7 +268,8 @@ impl From<Money> for AmountOut {
 }
 
 /// An expense.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExpenseOut {
     /// The expense's id.
     pub id: String,
@@ -295,7 +303,8 @@ impl From<&Expense> for ExpenseOut {
 }
 
 /// An expense category.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CategoryOut {
     /// The category's id.
     pub id: String,
@@ -322,12 +331,13 @@ impl From<&Category> for CategoryOut {
 }
 
 /// A category's budget for one month.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BudgetOut {
     /// The category.
     pub category_id: String,
     /// The month, `YYYY-MM`.
-    #[schema(value_type = String, example = "2026-11")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "2026-11"))]
     pub month: Month,
     /// The budget.
     #[serde(flatten)]
@@ -346,7 +356,8 @@ impl BudgetOut {
 }
 
 /// The user's preferences.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SettingsOut {
     /// IANA time zone that decides what "today" is; `null`: each device's own.
     pub timezone: Option<String>,
@@ -375,7 +386,8 @@ pub fn totals(t: &lifeos_core::Totals) -> Vec<AmountOut> {
 }
 
 /// The daily planner for one day, as the app's Today screen shows it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TodayOut {
     /// The day.
     pub date: Date,
@@ -394,7 +406,8 @@ pub struct TodayOut {
 }
 
 /// A habit in the daily planner.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TodayHabitOut {
     /// The habit's id.
     pub id: String,
@@ -459,10 +472,11 @@ impl TodayOut {
 }
 
 /// The monthly report: spending per category against its budget.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReportOut {
     /// The month, `YYYY-MM`.
-    #[schema(value_type = String, example = "2026-11")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "2026-11"))]
     pub month: Month,
     /// One line per category with a budget or spending, by name; uncategorised last.
     pub lines: Vec<ReportLineOut>,
@@ -475,7 +489,8 @@ pub struct ReportOut {
 }
 
 /// One category in the monthly report.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReportLineOut {
     /// The category (`null`: uncategorised).
     pub category_id: Option<String>,
@@ -529,7 +544,8 @@ impl From<&lifeos_core::finance::MonthlyReport> for ReportOut {
 /// The export's JSON (`GET /api/v1/export?format=json`), streamed in this
 /// order; described here for the OpenAPI document (a test checks it against
 /// a real export).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExportDocument {
     /// Always `lifeos-export`.
     pub format: String,
@@ -558,7 +574,8 @@ pub struct ExportDocument {
 }
 
 /// The account an export belongs to.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExportAccount {
     /// The account id.
     pub id: String,

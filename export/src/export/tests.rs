@@ -10,7 +10,9 @@ use lifeos_core::time::{Date, Month, Timestamp};
 use lifeos_core::{Currency, DocKind, DocumentId, LifeDoc, Money, UserData};
 
 use super::{Account, Export, Format, Kind, text};
-use crate::api::source::{Source, SourceError};
+use crate::documents::Documents;
+use crate::error::SourceError;
+use crate::source::Source;
 
 /// Documents saved as the relay stores them.
 struct Memory {
@@ -138,7 +140,7 @@ fn user() -> UserData {
     data
 }
 
-fn export(source: &Memory, format: Format) -> Vec<u8> {
+fn export(source: &impl Source, format: Format) -> Vec<u8> {
     let export = Export::prepare(source, account(), NOW).unwrap();
     let mut out = Vec::new();
     export.write(format, &mut out).unwrap();
@@ -378,4 +380,36 @@ fn ledgers_are_read_one_month_at_a_time_and_only_when_expenses_are_written() {
         before + 2,
         "October's and November's ledgers"
     );
+}
+
+#[test]
+fn documents_held_in_memory_export_the_bytes_stored_documents_do() {
+    // `Memory` loads saved bytes, as the relay's database source does; a
+    // device (the CLI) holds the same documents as Automerge documents.
+    let mut data = user();
+    let stored = Memory::of(&mut data);
+    let held = Documents::from_user_data(&mut data);
+    let mut formats = vec![Format::Json, Format::Zip];
+    formats.extend(Kind::ALL.map(Format::Csv));
+    for format in formats {
+        assert_eq!(export(&held, format), export(&stored, format), "{format:?}");
+    }
+    let v: serde_json::Value = serde_json::from_slice(&export(&held, Format::Json)).unwrap();
+    let titles: Vec<&str> = v["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles.len(), 2);
+    assert!(titles.contains(&"-2+3"), "{titles:?}");
+    assert_eq!(v["habits"][0]["name"], "@run");
+    assert_eq!(v["checkins"].as_array().unwrap().len(), 2);
+    let amounts: Vec<&str> = v["expenses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["amount"].as_str().unwrap())
+        .collect();
+    assert_eq!(amounts, ["9.99", "0.05", "12.50"]);
 }

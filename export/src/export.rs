@@ -2,7 +2,8 @@
 //! of every CSV. Written to any `Write`, document by document: the relay
 //! streams it through a bounded channel into the response, so a user with
 //! ten years of expenses costs the memory of one month's ledger, not of the
-//! export (`GET /api/v1/export`, ARCHITECTURE.md "The REST API").
+//! export (`GET /api/v1/export`, ARCHITECTURE.md "The REST API"); the CLI
+//! writes the same bytes to a file from the documents it holds.
 //!
 //! CSV follows RFC 4180 (header row, CRLF, fields with commas, quotes or
 //! line breaks quoted, quotes doubled) and neutralises spreadsheet formulas:
@@ -19,10 +20,11 @@ use lifeos_core::root::Settings;
 use lifeos_core::time::{Date, Timestamp, format_timestamp};
 use serde::Serialize;
 
-use super::model::{
+use crate::error::ExportError;
+use crate::model::{
     BudgetOut, CategoryOut, CheckInOut, ExpenseOut, HabitOut, ProjectOut, SettingsOut, TaskOut,
 };
-use super::source::{Opened, Source, SourceError};
+use crate::source::{Opened, Source};
 
 /// The export format's version; bumped when a field changes meaning or goes away.
 pub const FORMAT_VERSION: u32 = 1;
@@ -88,28 +90,8 @@ pub enum Format {
     Zip,
 }
 
-/// Why an export failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ExportError {
-    /// Documents could not be read.
-    #[error(transparent)]
-    Source(#[from] SourceError),
-    /// A document's content breaks a rule.
-    #[error("reading the data: {0}")]
-    Data(#[from] lifeos_core::Error),
-    /// Writing failed (usually: the client went away).
-    #[error("writing: {0}")]
-    Io(#[from] std::io::Error),
-    /// The zip could not be written.
-    #[error("zip: {0}")]
-    Zip(#[from] zip::result::ZipError),
-    /// A CSV row could not be written.
-    #[error("csv: {0}")]
-    Csv(#[from] csv::Error),
-}
-
 /// The account the export belongs to.
-pub use super::model::ExportAccount as Account;
+pub use crate::model::ExportAccount as Account;
 
 /// An export ready to write: the account's small documents are read; the
 /// monthly ledgers are read one month at a time while writing.
