@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::workspace::Workspace;
 
+pub mod export;
 pub mod habits;
 pub mod money;
 

@@ -99,6 +99,19 @@ enum Command {
         #[command(subcommand)]
         action: ReportAction,
     },
+    /// Everything as JSON, one kind as CSV, or every CSV in a zip: the
+    /// relay's export format, written from this device's data, offline.
+    Export {
+        /// json, csv (with --kind) or zip.
+        #[arg(long, default_value = "json", value_parser = ["json", "csv", "zip"])]
+        format: String,
+        /// For csv: tasks, projects, habits, checkins, expenses, categories or budgets.
+        #[arg(long, required_if_eq("format", "csv"))]
+        kind: Option<String>,
+        /// Write to this file (atomically) instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -511,6 +524,18 @@ fn run(cli: Cli) -> Result<Answer, Failure> {
         Command::Report { action } => match action {
             ReportAction::Month { month } => commands::money::report(&ws, today, month)?,
         },
+        Command::Export { format, kind, out } => {
+            let session = ws.session();
+            let account = Account::read(session)?.map(|a| (a.user_id.to_string(), a.email));
+            let format = commands::export::format(&format, kind.as_deref())?;
+            return Ok(commands::export::export(
+                &mut ws.data,
+                account,
+                now,
+                format,
+                out.as_deref(),
+            )?);
+        }
     };
     ws.commit()?;
     Ok(answer)
@@ -698,10 +723,12 @@ fn status(replica: &mut Replica) -> Result<Answer, Failure> {
         Some(t) => format!("Last sync: {}", lifeos_core::time::format_timestamp(t)),
         None => "Last sync: never".into(),
     });
-    lines.push(if pending == 0 {
-        "Pending: none, the relay stores every change of this device".into()
-    } else {
-        format!("Pending: {pending} changes not yet stored on the relay (run `lifeos sync`)")
+    lines.push(match (&account, pending) {
+        (_, 0) => "Pending: none, the relay stores every change of this device".into(),
+        (None, n) => format!("Pending: {n} changes only on this device (sign in to sync them)"),
+        (Some(_), n) => {
+            format!("Pending: {n} changes not yet stored on the relay (run `lifeos sync`)")
+        }
     });
     if quarantined > 0 {
         lines.push(format!(
@@ -730,9 +757,10 @@ fn main() -> ExitCode {
     let json = cli.json;
     match run(cli) {
         Ok(answer) => {
-            if json {
+            // An export to standard output has already written everything.
+            if json && !answer.json.is_null() {
                 println!("{}", answer.json);
-            } else {
+            } else if !json && !answer.text.is_empty() {
                 println!("{}", answer.text);
             }
             ExitCode::SUCCESS

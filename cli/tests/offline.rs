@@ -14,6 +14,7 @@ fn lifeos(dir: &Path, args: &[&str]) -> Output {
         .args(["--tz", "UTC"])
         .args(args)
         .env_remove("LIFEOS_DATA_DIR")
+        .env_remove("LIFEOS_CURRENCY")
         .output()
         .expect("lifeos runs")
 }
@@ -134,4 +135,347 @@ fn bad_input_and_damage_have_their_exit_codes() {
     assert_eq!(out.status.code(), Some(5));
     assert!(String::from_utf8_lossy(&out.stderr).contains("left as it is"));
     assert_eq!(std::fs::read(&file).unwrap(), vec![0x42; 8192]);
+}
+
+fn short_of(text: &str, needle: &str) -> String {
+    let line = text
+        .lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle:?} not in:\n{text}"));
+    line.split_whitespace().next().unwrap().to_string()
+}
+
+#[test]
+fn tasks_are_edited_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    json(&lifeos(
+        dir.path(),
+        &["--json", "task", "add", "Water plants"],
+    ));
+    let short = short_of(&stdout(&lifeos(dir.path(), &["task", "list"])), "Water");
+    let edited = json(&lifeos(
+        dir.path(),
+        &[
+            "--json",
+            "task",
+            "edit",
+            &short,
+            "--title",
+            "Water the plants",
+            "--status",
+            "next",
+            "--due",
+            "2026-12-24",
+            "--project",
+            "Home",
+            "--add-context",
+            "@home",
+            "--important",
+            "true",
+        ],
+    ));
+    let task = &edited["task"];
+    assert_eq!(task["title"], "Water the plants");
+    assert_eq!(task["status"], "next");
+    assert_eq!(task["due"], "2026-12-24");
+    assert_eq!(task["contexts"], serde_json::json!(["home"]));
+    assert_eq!(task["important"], true);
+    let home = json(&lifeos(
+        dir.path(),
+        &["--json", "task", "list", "--project", "home"],
+    ));
+    assert_eq!(home["tasks"].as_array().unwrap().len(), 1);
+    // Clearing and bad values.
+    let cleared = json(&lifeos(
+        dir.path(),
+        &[
+            "--json",
+            "task",
+            "edit",
+            &short,
+            "--due",
+            "none",
+            "--project",
+            "none",
+        ],
+    ));
+    assert!(cleared["task"]["due"].is_null());
+    assert!(cleared["task"]["project"].is_null());
+    let bad = lifeos(
+        dir.path(),
+        &["task", "edit", &short, "--due", "someday soon"],
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a day"));
+    let nothing = lifeos(dir.path(), &["task", "edit", &short]);
+    assert_eq!(nothing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&nothing.stderr).contains("nothing to change"));
+
+    let removed = stdout(&lifeos(dir.path(), &["task", "rm", &short]));
+    assert!(removed.contains("Deleted: Water the plants"), "{removed}");
+    let all = json(&lifeos(dir.path(), &["--json", "task", "list", "--all"]));
+    assert!(all["tasks"].as_array().unwrap().is_empty());
+    assert_eq!(
+        lifeos(dir.path(), &["task", "rm", &short]).status.code(),
+        Some(1)
+    );
+}
+
+#[test]
+fn habits_are_added_checked_skipped_and_listed_with_streaks() {
+    let dir = tempfile::tempdir().unwrap();
+    let added = json(&lifeos(
+        dir.path(),
+        &[
+            "--json",
+            "habit",
+            "add",
+            "Meditate",
+            "--schedule",
+            "daily",
+            "--start",
+            "2026-11-01",
+        ],
+    ));
+    assert_eq!(added["habit"]["schedule"], "daily");
+    json(&lifeos(
+        dir.path(),
+        &[
+            "--json",
+            "habit",
+            "add",
+            "Run",
+            "--schedule",
+            "3 per week",
+            "--target",
+            "5",
+            "--unit",
+            "km",
+        ],
+    ));
+    for day in ["2026-11-20", "2026-11-21", "2026-11-22"] {
+        json(&lifeos(
+            dir.path(),
+            &["--json", "habit", "check", "meditate", "--date", day],
+        ));
+    }
+    let skipped = json(&lifeos(
+        dir.path(),
+        &[
+            "--json",
+            "habit",
+            "skip",
+            "Meditate",
+            "--date",
+            "2026-11-23",
+        ],
+    ));
+    assert_eq!(skipped["checkin"]["type"], "skipped");
+    let run = json(&lifeos(
+        dir.path(),
+        &[
+            "--json",
+            "habit",
+            "check",
+            "Run",
+            "--value",
+            "3.5",
+            "--date",
+            "2026-11-22",
+        ],
+    ));
+    assert_eq!(run["checkin"]["value"], 3.5);
+    // A value on a yes/no habit, an unknown habit, a bad schedule.
+    assert_eq!(
+        lifeos(dir.path(), &["habit", "check", "Meditate", "--value", "2"])
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        lifeos(dir.path(), &["habit", "check", "Juggle"])
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        lifeos(
+            dir.path(),
+            &["habit", "add", "X", "--schedule", "sometimes"]
+        )
+        .status
+        .code(),
+        Some(2)
+    );
+
+    let list = json(&lifeos(dir.path(), &["--json", "habit", "list"]));
+    let habits = list["habits"].as_array().unwrap();
+    assert_eq!(habits.len(), 2);
+    let meditate = habits.iter().find(|h| h["name"] == "Meditate").unwrap();
+    assert_eq!(meditate["checkins"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        meditate["streak"]["longest"], 3,
+        "a skip keeps the streak: {meditate}"
+    );
+    let text = stdout(&lifeos(dir.path(), &["habit", "list"]));
+    assert!(
+        text.contains("Meditate") && text.contains("Run (5 km)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn expenses_are_recorded_in_minor_units_and_reported_by_month() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| lifeos(dir.path(), args);
+    let added = json(&run(&[
+        "--json",
+        "expense",
+        "add",
+        "12.50",
+        "Groceries",
+        "--payee",
+        "Bakery",
+        "--date",
+        "2026-11-03",
+        "--currency",
+        "eur",
+    ]));
+    assert_eq!(added["expense"]["amount"]["minor"], 1250);
+    assert_eq!(added["new_category"], "Groceries");
+    let again = json(&run(&[
+        "--json",
+        "expense",
+        "add",
+        "7.25",
+        "groceries",
+        "--date",
+        "2026-11-04",
+        "--currency",
+        "EUR",
+    ]));
+    assert!(
+        again["new_category"].is_null(),
+        "the category is found by name"
+    );
+    json(&run(&[
+        "--json",
+        "expense",
+        "add",
+        "1000",
+        "Rent",
+        "--date",
+        "2026-10-01",
+        "--currency",
+        "JPY",
+    ]));
+    // Amounts as people type them, never rounded; a currency is needed.
+    let comma = json(&run(&[
+        "--json",
+        "expense",
+        "add",
+        "0,75",
+        "--currency",
+        "EUR",
+        "--date",
+        "2026-11-05",
+    ]));
+    assert_eq!(comma["expense"]["amount"]["minor"], 75);
+    let too_precise = run(&["expense", "add", "1.234", "--currency", "EUR"]);
+    assert_eq!(too_precise.status.code(), Some(1));
+    assert_eq!(
+        run(&["expense", "add", "12", "--currency", "XYZ"])
+            .status
+            .code(),
+        Some(1)
+    );
+    let no_currency = Command::new(env!("CARGO_BIN_EXE_lifeos"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["expense", "add", "3"])
+        .env_remove("LIFEOS_CURRENCY")
+        .output()
+        .unwrap();
+    assert_eq!(no_currency.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&no_currency.stderr).contains("--currency"));
+
+    let november = json(&run(&["--json", "expense", "list", "--month", "2026-11"]));
+    assert_eq!(november["expenses"].as_array().unwrap().len(), 3);
+    let groceries = json(&run(&[
+        "--json",
+        "expense",
+        "list",
+        "--month",
+        "2026-11",
+        "--category",
+        "GROCERIES",
+    ]));
+    assert_eq!(groceries["expenses"].as_array().unwrap().len(), 2);
+    let text = stdout(&run(&["expense", "list", "--month", "2026-11"]));
+    assert!(text.contains("Total 2026-11: 20.50 EUR"), "{text}");
+    let october = stdout(&run(&["expense", "list", "--month", "2026-10"]));
+    assert!(october.contains("1000 JPY"), "{october}");
+
+    let report = json(&run(&["--json", "report", "month", "2026-11"]));
+    assert_eq!(report["month"], "2026-11");
+    assert_eq!(report["lines"][0]["name"], "Groceries");
+    assert_eq!(report["lines"][0]["count"], 2);
+    let text = stdout(&run(&["report", "month", "2026-11"]));
+    assert!(text.contains("Groceries") && text.contains('█'), "{text}");
+    assert!(text.contains("Total spent: 20.50 EUR"), "{text}");
+    assert_eq!(run(&["report", "month", "2026-13"]).status.code(), Some(2));
+}
+
+#[test]
+fn the_export_is_the_relays_format_written_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    json(&lifeos(
+        dir.path(),
+        &["--json", "task", "add", "Export me #work"],
+    ));
+    json(&lifeos(
+        dir.path(),
+        &[
+            "--json",
+            "expense",
+            "add",
+            "4.20",
+            "Coffee",
+            "--currency",
+            "EUR",
+            "--date",
+            "2026-11-26",
+        ],
+    ));
+    let out = lifeos(dir.path(), &["export"]);
+    let export: Value = serde_json::from_slice(&out.stdout).expect("the export is JSON");
+    assert_eq!(export["tasks"][0]["title"], "Export me");
+    assert_eq!(export["expenses"][0]["amount_minor"], 420);
+    let csv = stdout(&lifeos(
+        dir.path(),
+        &["export", "--format", "csv", "--kind", "tasks"],
+    ));
+    assert!(csv.starts_with("id,"), "{csv}");
+    assert!(csv.contains("Export me"), "{csv}");
+    let file = dir.path().join("all.zip");
+    let written = json(&lifeos(
+        dir.path(),
+        &[
+            "--json",
+            "export",
+            "--format",
+            "zip",
+            "--out",
+            file.to_str().unwrap(),
+        ],
+    ));
+    assert!(written["bytes"].as_u64().unwrap() > 100);
+    assert_eq!(&std::fs::read(&file).unwrap()[..2], b"PK");
+    let no_kind = lifeos(dir.path(), &["export", "--format", "csv"]);
+    assert_eq!(no_kind.status.code(), Some(2));
+    let bad_kind = lifeos(
+        dir.path(),
+        &["export", "--format", "csv", "--kind", "moods"],
+    );
+    assert_eq!(bad_kind.status.code(), Some(1));
 }
