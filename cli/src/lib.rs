@@ -3,5 +3,6 @@
 //! ARCHITECTURE.md, "The command line client".
 
 pub mod commands;
+pub mod import;
 pub mod replica;
 pub mod workspace;

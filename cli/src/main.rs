@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use lifeos_cli::commands::{self, Answer, CommandError, TaskFilter};
+use lifeos_cli::import::{self, ImportCommand, ImportError};
 use lifeos_cli::replica::{Replica, ReplicaError};
 use lifeos_cli::workspace::{Workspace, WorkspaceError};
 use lifeos_core::tasks::Status;
@@ -15,14 +16,17 @@ use lifeos_core::time::{Date, Timestamp};
 /// Exit codes scripts can rely on (also in `lifeos --help`).
 mod exit {
     pub const FAILED: u8 = 1;
+    pub const USAGE: u8 = 2;
     pub const NOT_SIGNED_IN: u8 = 3;
     pub const DAMAGED: u8 = 5;
+    pub const IMPORT_INVALID: u8 = 6;
 }
 
 /// LifeOS from the terminal: tasks, habits and money, offline first.
 ///
 /// Exit codes: 0 done, 1 failed (bad input, nothing found), 2 usage,
-/// 3 not signed in or not synced yet, 5 the local data is damaged.
+/// 3 not signed in or not synced yet, 5 the local data is damaged,
+/// 6 an import file is invalid (nothing of it was imported).
 #[derive(Debug, Parser)]
 #[command(name = "lifeos", version, about, long_about)]
 struct Cli {
@@ -47,6 +51,15 @@ enum Command {
     Task {
         #[command(subcommand)]
         action: TaskAction,
+    },
+    /// Import from Todoist, Loop Habit Tracker, a bank's CSV or Taskwarrior.
+    ///
+    /// The whole file is checked first: an error names file, line and
+    /// column, and nothing is imported (exit code 6). Importing the same
+    /// file again adds nothing. --dry-run shows what would be added.
+    Import {
+        #[command(subcommand)]
+        format: ImportCommand,
     },
 }
 
@@ -114,6 +127,21 @@ impl From<CommandError> for Failure {
     }
 }
 
+impl From<ImportError> for Failure {
+    fn from(e: ImportError) -> Self {
+        let code = if e.is_invalid_file() {
+            exit::IMPORT_INVALID
+        } else if e.is_usage() {
+            exit::USAGE
+        } else if let ImportError::Replica(e) = e {
+            return e.into();
+        } else {
+            exit::FAILED
+        };
+        Failure(code, e.to_string())
+    }
+}
+
 fn data_dir(given: Option<PathBuf>) -> Result<PathBuf, Failure> {
     if let Some(dir) = given {
         return Ok(dir);
@@ -172,6 +200,13 @@ fn run(cli: Cli) -> Result<Answer, Failure> {
             )?,
             TaskAction::Done { id } => commands::task_done(&mut ws, now, today, &id)?,
         },
+        Command::Import { format } => {
+            let done = import::run(&mut ws, now, today, &zone, format)?;
+            if done.dry_run {
+                return Ok(done.answer); // Dropping the session changes nothing.
+            }
+            done.answer
+        }
     };
     ws.commit()?;
     Ok(answer)
