@@ -3,6 +3,7 @@
 //! line client".
 
 pub mod commands;
+pub mod import;
 pub mod remote;
 pub mod replica;
 pub mod sync;

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use lifeos_cli::commands::habits::HabitSpec;
 use lifeos_cli::commands::money::ExpenseSpec;
 use lifeos_cli::commands::{self, Answer, CommandError, TaskEdit, TaskFilter};
+use lifeos_cli::import::{self, ImportCommand, ImportError};
 use lifeos_cli::remote::{RelayApi, RemoteError};
 use lifeos_cli::replica::{Replica, ReplicaError};
 use lifeos_cli::sync::{self as relay_sync, Account, SyncError, SyncOptions, SyncReport};
@@ -23,16 +24,19 @@ use serde_json::json;
 /// Exit codes scripts can rely on (also in `lifeos --help`).
 mod exit {
     pub const FAILED: u8 = 1;
+    pub const USAGE: u8 = 2;
     pub const NOT_SIGNED_IN: u8 = 3;
     pub const UNREACHABLE: u8 = 4;
     pub const DAMAGED: u8 = 5;
+    pub const IMPORT_INVALID: u8 = 6;
 }
 
 /// LifeOS from the terminal: tasks, habits and money, offline first.
 ///
 /// Exit codes: 0 done, 1 failed (bad input, nothing found), 2 usage,
 /// 3 not signed in or not synced yet, 4 the relay cannot be reached (local
-/// changes are kept), 5 the local data is damaged, 6 an import file is invalid.
+/// changes are kept), 5 the local data is damaged, 6 an import file is
+/// invalid (nothing of it was imported).
 #[derive(Debug, Parser)]
 #[command(name = "lifeos", version, about, long_about)]
 struct Cli {
@@ -111,6 +115,15 @@ enum Command {
         /// Write to this file (atomically) instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Import from Todoist, Loop Habit Tracker, a bank's CSV or Taskwarrior.
+    ///
+    /// The whole file is checked first: an error names file, line and
+    /// column, and nothing is imported (exit code 6). Importing the same
+    /// file again adds nothing. --dry-run shows what would be added.
+    Import {
+        #[command(subcommand)]
+        format: ImportCommand,
     },
 }
 
@@ -373,6 +386,21 @@ impl From<RemoteError> for Failure {
     }
 }
 
+impl From<ImportError> for Failure {
+    fn from(e: ImportError) -> Self {
+        let code = if e.is_invalid_file() {
+            exit::IMPORT_INVALID
+        } else if e.is_usage() {
+            exit::USAGE
+        } else if let ImportError::Replica(e) = e {
+            return e.into();
+        } else {
+            exit::FAILED
+        };
+        Failure(code, e.to_string())
+    }
+}
+
 fn data_dir(given: Option<PathBuf>) -> Result<PathBuf, Failure> {
     if let Some(dir) = given {
         return Ok(dir);
@@ -535,6 +563,13 @@ fn run(cli: Cli) -> Result<Answer, Failure> {
                 format,
                 out.as_deref(),
             )?);
+        }
+        Command::Import { format } => {
+            let done = import::run(&mut ws, now, today, &zone, format)?;
+            if done.dry_run {
+                return Ok(done.answer); // Dropping the session changes nothing.
+            }
+            done.answer
         }
     };
     ws.commit()?;

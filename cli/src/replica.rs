@@ -419,6 +419,32 @@ impl Session<'_> {
         Ok(())
     }
 
+    /// The entity an earlier import made of record `key` of `source`
+    /// (`"todoist"`, `"bank"`...), if one did: importing it again adds nothing.
+    pub fn imported(&self, source: &str, key: &str) -> Result<Option<String>, ReplicaError> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT entity FROM imports WHERE source = ?1 AND key = ?2")?;
+        Ok(stmt.query_row((source, key), |r| r.get(0)).optional()?)
+    }
+
+    /// Records that record `key` of `source` became `entity` at `at`
+    /// (milliseconds since the epoch). Recording a key twice is an error:
+    /// callers ask [`Session::imported`] first.
+    pub fn record_import(
+        &self,
+        source: &str,
+        key: &str,
+        entity: &str,
+        at: i64,
+    ) -> Result<(), ReplicaError> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO imports (source, key, entity, at) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        stmt.execute((source, key, entity, at))?;
+        Ok(())
+    }
+
     /// Records that the quarantine holds, for `status`.
     pub fn quarantined(&self) -> Result<i64, ReplicaError> {
         Ok(self
@@ -584,6 +610,32 @@ mod tests {
         drop(conn);
         let err = Replica::open(dir.path()).err().unwrap();
         assert!(matches!(err, ReplicaError::Newer { .. }), "{err}");
+    }
+
+    #[test]
+    fn imports_are_remembered_per_source_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut replica = Replica::open(dir.path()).unwrap();
+        let s = replica.session().unwrap();
+        assert_eq!(s.imported("bank", "2026-11-03|450").unwrap(), None);
+        s.record_import("bank", "2026-11-03|450", "expense-1", 1)
+            .unwrap();
+        assert_eq!(
+            s.imported("bank", "2026-11-03|450").unwrap().as_deref(),
+            Some("expense-1")
+        );
+        assert_eq!(s.imported("todoist", "2026-11-03|450").unwrap(), None);
+        // Quotes and the like are data, never SQL.
+        let odd = "'); DROP TABLE imports; --";
+        s.record_import("todoist", odd, "task-1", 2).unwrap();
+        assert_eq!(
+            s.imported("todoist", odd).unwrap().as_deref(),
+            Some("task-1")
+        );
+        assert!(
+            s.record_import("bank", "2026-11-03|450", "again", 3)
+                .is_err()
+        );
     }
 
     #[test]
