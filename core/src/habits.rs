@@ -296,20 +296,21 @@ impl HabitsDoc {
                 "a day in the future cannot be checked in yet",
             ));
         }
-        let habit = self.habit(id)?;
-        match (&state, &habit.kind) {
-            (CheckInState::Value(v), HabitKind::Numeric { .. })
-                if !v.is_finite() || *v < 0.0 || *v > MAX_VALUE =>
-            {
+        // Only the kind is needed: reading the whole habit (every check-in)
+        // here made an import of years of check-ins quadratic.
+        let obj = self.habit_obj(id)?;
+        let numeric = self.is_numeric(&obj)?;
+        match (&state, numeric) {
+            (CheckInState::Value(v), true) if !v.is_finite() || *v < 0.0 || *v > MAX_VALUE => {
                 return Err(Error::invalid("value", "must be a number from 0 to 10^12"));
             }
-            (CheckInState::Value(_), HabitKind::YesNo) => {
+            (CheckInState::Value(_), false) => {
                 return Err(Error::invalid(
                     "value",
                     "a yes/no habit is checked in as done or skipped",
                 ));
             }
-            (CheckInState::Done, HabitKind::Numeric { .. }) => {
+            (CheckInState::Done, true) => {
                 return Err(Error::invalid(
                     "value",
                     "a numeric habit is checked in with a number",
@@ -320,7 +321,6 @@ impl HabitsDoc {
         if let Some(n) = note {
             check_text("note", n, MAX_NOTE)?;
         }
-        let obj = self.habit_obj(id)?;
         let key = format_date(date);
         self.doc.edit(now, |doc| {
             let checkins = child(doc, &obj, "checkins")?;
@@ -341,10 +341,39 @@ impl HabitsDoc {
             }
             Ok(())
         })?;
-        self.habit(id)?
-            .checkins
-            .remove(&date)
-            .ok_or_else(|| Error::Corrupt("check-in vanished after writing".into()))
+        let doc = self.doc.automerge();
+        let note = match doc.get(&obj, "notes")? {
+            Some((_, notes)) => match doc.get(&notes, &key)? {
+                Some((automerge::Value::Scalar(v), _)) => match v.as_ref() {
+                    automerge::ScalarValue::Str(n) => Some(n.to_string()),
+                    _ => None,
+                },
+                _ => None,
+            },
+            None => None,
+        };
+        Ok(CheckIn {
+            id: EntityId::derive(&["checkin", &id.to_string(), &key]),
+            habit: id,
+            date,
+            state,
+            note,
+        })
+    }
+
+    /// Whether the habit at `obj` is numeric (without reading its check-ins).
+    fn is_numeric(&self, obj: &ObjId) -> Result<bool> {
+        Ok(match self.doc.automerge().get(obj, "kind")? {
+            Some((automerge::Value::Scalar(v), _)) => {
+                matches!(v.as_ref(), automerge::ScalarValue::Str(k) if k.as_str() == "numeric")
+            }
+            _ => false,
+        })
+    }
+
+    /// Whether a live habit `id` is in this document.
+    pub fn has_habit(&self, id: EntityId) -> bool {
+        self.habit_obj(id).is_ok()
     }
 
     /// Removes the check-in (and note) of `date`.

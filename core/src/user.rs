@@ -517,7 +517,7 @@ impl UserData {
     fn habits_doc_of_mut(&mut self, id: EntityId) -> Result<&mut HabitsDoc> {
         self.habits
             .values_mut()
-            .find(|d| d.habit(id).is_ok())
+            .find(|d| d.has_habit(id))
             .ok_or(Error::NotFound {
                 kind: "habit",
                 id: id.to_string(),
