@@ -168,6 +168,8 @@ pub struct Engine {
     unsaved: bool,
     /// The heads the relay confirmed per document, kept across disconnects.
     confirmed: BTreeMap<DocumentId, Vec<ChangeHash>>,
+    /// Those last written to the replica.
+    confirmed_written: BTreeMap<DocumentId, Vec<ChangeHash>>,
     /// What went wrong without stopping the sync, for the user.
     pub problems: Vec<String>,
 }
@@ -211,6 +213,7 @@ impl Engine {
             received: BTreeSet::new(),
             unsaved: false,
             confirmed: BTreeMap::new(),
+            confirmed_written: BTreeMap::new(),
             problems,
         })
     }
@@ -274,6 +277,19 @@ impl Engine {
         (self.sync.documents().ids().len(), self.received.len())
     }
 
+    /// Records in the replica what the relay confirmed since the last time
+    /// (for `status`, which counts the rest as pending).
+    pub fn write_confirmed(&mut self, session: &Session<'_>) -> Result<(), SyncError> {
+        self.note_confirmed();
+        for (id, heads) in &self.confirmed {
+            if self.confirmed_written.get(id) != Some(heads) {
+                session.set_confirmed(*id, heads)?;
+                self.confirmed_written.insert(*id, heads.clone());
+            }
+        }
+        Ok(())
+    }
+
     /// Writes what changed to the replica, first merging what other
     /// processes wrote; returns the messages that send their edits.
     pub fn persist(&mut self, session: &Session<'_>) -> Result<Vec<Message>, SyncError> {
@@ -301,10 +317,7 @@ impl Engine {
             }
             session.save(*id, doc, stored.as_mut())?;
         }
-        self.note_confirmed();
-        for (id, heads) in &self.confirmed {
-            session.set_confirmed(*id, heads)?;
-        }
+        self.write_confirmed(session)?;
         // Documents another process made meanwhile (a new month's ledger).
         let local_ids: BTreeSet<DocumentId> = self
             .local
@@ -609,12 +622,20 @@ async fn exchange(
         return Ok(dropped(e));
     }
     progress.set_message("syncing");
+    // Edits other commands made while this process was not connected (a
+    // `sync --watch` waiting to reconnect): merged now, announced on join.
+    {
+        let session = replica.session()?;
+        engine.persist(&session)?;
+        session.commit()?;
+    }
     let mut last_save = Instant::now();
     let mut version = replica.data_version()?;
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let interrupt = tokio::signal::ctrl_c();
     tokio::pin!(interrupt);
     let mut last_message = Instant::now();
+    let mut heard = false;
     loop {
         let step = tokio::select! {
             frame = socket.next() => Step::Frame(frame),
@@ -650,6 +671,7 @@ async fn exchange(
                                 }
                                 Event::Document(m) => {
                                     outgoing.extend(engine.receive(&m, crate::now()));
+                                    heard = true;
                                 }
                                 Event::Close { reason } => {
                                     return Ok(Ended::Dropped(format!(
@@ -696,6 +718,13 @@ async fn exchange(
             session.commit()?;
             version = replica.data_version()?;
             last_save = Instant::now();
+            heard = false;
+        } else if heard && options.watch && last_message.elapsed() >= QUIET {
+            // Acknowledgements only: record them once the relay went quiet.
+            let session = replica.session()?;
+            engine.write_confirmed(&session)?;
+            session.commit()?;
+            heard = false;
         }
         if let Err(e) = send_all(&mut socket, outgoing).await {
             return Ok(dropped(e));

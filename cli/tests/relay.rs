@@ -527,3 +527,110 @@ fn sessions_are_refused_ended_and_never_mixed_up() {
     assert_eq!(titles(dir.path()), vec!["Ada's task", "Second"]);
     relay.stop(&rt);
 }
+
+#[test]
+fn sync_watch_stays_connected_both_ways_survives_a_relay_restart_and_stops_on_ctrl_c() {
+    let rt = Runtime::new().unwrap();
+    let relay_dir = tempfile::tempdir().unwrap();
+    let mut relay = Relay::start(&rt, relay_dir.path(), "127.0.0.1:0");
+    let email = "watch@example.org";
+    let pair = relay.register(&rt, email);
+    let user: uuid::Uuid = pair["user"]["id"].as_str().unwrap().parse().unwrap();
+    let laptop = tempfile::tempdir().unwrap();
+    ok(&lifeos(laptop.path(), &["task", "add", "First"]));
+    ok(&login(laptop.path(), &relay, email));
+
+    let mut watch = Command::new(env!("CARGO_BIN_EXE_lifeos"))
+        .arg("--data-dir")
+        .arg(laptop.path())
+        .args(["sync", "--watch"])
+        .env_remove("LIFEOS_DATA_DIR")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    let root = DocumentId::root_of_user(&user);
+    let access = relay.login(&rt, email)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut phone = rt.block_on(NativeDevice::connect(&relay, &access, root));
+    rt.block_on(
+        phone.run_until(|s| s.documents().data().is_some() && s.documents().wanted().is_empty()),
+    );
+
+    // The phone's edit lands in the replica without any command.
+    rt.block_on(async {
+        phone.add_task("From the phone").await;
+        phone.run_until(|s| s.unconfirmed_changes() == 0).await;
+    });
+    wait_for(|| titles(laptop.path()).contains(&"From the phone".to_string()));
+
+    // A command in another terminal: the watching process sends it.
+    ok(&lifeos(
+        laptop.path(),
+        &["task", "add", "From another terminal"],
+    ));
+    rt.block_on(phone.run_until(|s| {
+        s.documents().data().is_some_and(|d| {
+            d.tasks()
+                .unwrap()
+                .iter()
+                .any(|t| t.title == "From another terminal")
+        })
+    }));
+
+    // The relay restarts: the watcher reconnects by itself.
+    relay.restart(&rt);
+    ok(&lifeos(
+        laptop.path(),
+        &["task", "add", "After the restart"],
+    ));
+    let access = relay.login(&rt, email)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut phone = rt.block_on(NativeDevice::connect(&relay, &access, root));
+    rt.block_on(phone.run_until(|s| {
+        s.documents().data().is_some_and(|d| {
+            d.tasks()
+                .unwrap()
+                .iter()
+                .any(|t| t.title == "After the restart")
+        })
+    }));
+    wait_for(|| json(&lifeos(laptop.path(), &["--json", "status"]))["pending"] == 0);
+
+    // Ctrl-C: a clean stop, everything written.
+    let interrupted = Command::new("kill")
+        .args(["-INT", &watch.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while watch.try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "sync --watch did not stop on Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = watch.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Synced"));
+    // Not a terminal: no progress spinner, no escape codes.
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+    assert!(!stderr.contains("syncing"), "{stderr:?}");
+    relay.stop(&rt);
+}
+
+/// Polls `done` every 100 ms for up to 10 s.
+fn wait_for(mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "not within 10 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
