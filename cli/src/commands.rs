@@ -246,6 +246,23 @@ pub fn today(ws: &Workspace<'_>, today: Date) -> Result<Answer, CommandError> {
             ));
         }
     }
+    if !view.expenses.is_empty() {
+        let mut spent = lifeos_core::Totals::default();
+        for e in &view.expenses {
+            spent.add(e.amount);
+        }
+        let total: Vec<String> = spent.iter().map(|m| money::money_text(&m)).collect();
+        lines.push(format!(
+            "\nSpent today: {} ({} {})",
+            total.join(" + "),
+            view.expenses.len(),
+            if view.expenses.len() == 1 {
+                "expense"
+            } else {
+                "expenses"
+            }
+        ));
+    }
     if lines.len() == 1 {
         lines.push("Nothing due. ".to_string() + "Add something: lifeos task add \"...\"");
     }

@@ -223,6 +223,23 @@ fn user_record(
     }
 }
 
+/// Sends `payload` on `channel` when the transaction `tx` commits (nothing
+/// if it rolls back): how relays sharing the database hear of each other's
+/// writes and ended sessions.
+async fn notify(
+    tx: &mut sqlx::PgConnection,
+    channel: &str,
+    payload: &str,
+) -> Result<(), StorageError> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(channel)
+        .bind(payload)
+        .execute(&mut *tx)
+        .await
+        .map_err(storage_error)?;
+    Ok(())
+}
+
 /// Ends every session of `user` (password change or reset, account disabled,
 /// logout everywhere): revokes its refresh tokens and moves its session
 /// generation on, so its access tokens stop working. Returns whether the user exists.
@@ -233,12 +250,7 @@ async fn end_sessions(
     now: i64,
 ) -> Result<bool, StorageError> {
     // Delivered at commit: other relays close the account's live connections.
-    sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(SESSIONS_CHANNEL)
-        .bind(format!("{instance} {user}"))
-        .execute(&mut *tx)
-        .await
-        .map_err(storage_error)?;
+    notify(tx, SESSIONS_CHANNEL, &format!("{instance} {user}")).await?;
     sqlx::query(
         "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
     )
@@ -847,12 +859,7 @@ impl DocumentStore for PostgresStore {
             .map_err(storage_error)?;
         if inserted > 0 {
             // Delivered at commit: other relays read what they lack from the log.
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(CHANGES_CHANNEL)
-                .bind(payload)
-                .execute(&mut *tx)
-                .await
-                .map_err(storage_error)?;
+            notify(&mut tx, CHANGES_CHANNEL, &payload).await?;
         }
         tx.commit().await.map_err(storage_error)?;
         let inserted = usize::try_from(inserted).unwrap_or(usize::MAX);
