@@ -23,6 +23,7 @@ pub struct RelayProcess {
     pub address: String,
     database: lifeos_relay::config::DatabaseUrl,
     postgres: Option<(String, String)>,
+    env: Vec<(String, String)>,
     _dir: tempfile::TempDir,
     /// `sqlite` or `postgres`.
     pub backend: &'static str,
@@ -79,23 +80,12 @@ impl RelayProcess {
         env: &[(&str, &str)],
     ) -> RelayProcess {
         let dir = tempfile::tempdir().unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_lifeos-relay"));
-        command
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("LIFEOS_BIND", "127.0.0.1:0")
-            .env("LIFEOS_DATA_DIR", dir.path())
-            .env("LIFEOS_LOG_FORMAT", "json")
-            .env("RUST_LOG", "warn,lifeos_relay=info")
-            .current_dir(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for (key, value) in env {
-            command.env(key, value);
-        }
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let (database, backend) = match database {
             lifeos_relay::config::DatabaseUrl::Postgres(url) => {
-                command.env("DATABASE_URL", &url);
                 (lifeos_relay::config::DatabaseUrl::Postgres(url), "postgres")
             }
             lifeos_relay::config::DatabaseUrl::Sqlite(_) => (
@@ -103,37 +93,27 @@ impl RelayProcess {
                 "sqlite",
             ),
         };
-        let mut child = command.spawn().expect("the relay binary starts");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut sent = false;
-            for line in std::io::BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if !sent
-                    && let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
-                    && let Some(address) = v["address"].as_str()
-                {
-                    let _ = tx.send(address.to_string());
-                    sent = true;
-                } else if line.contains("\"level\":\"WARN\"")
-                    || line.contains("\"level\":\"ERROR\"")
-                {
-                    eprintln!("relay: {line}");
-                }
-            }
-        });
-        let address = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the relay says where it listens");
+        let (child, address) = launch(&database, dir.path(), &env);
         RelayProcess {
             child,
             address,
             database,
             postgres,
+            env,
             _dir: dir,
             backend,
         }
+    }
+
+    /// Kills the relay with SIGKILL (no flushing, no goodbye) and starts it
+    /// again on the same database and data directory, on a new port: a
+    /// crash and the restart a supervisor would do.
+    pub fn crash_and_restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (child, address) = launch(&self.database, self._dir.path(), &self.env);
+        self.child = child;
+        self.address = address;
     }
 
     /// CPU seconds (user + system) the relay has used.
@@ -205,6 +185,54 @@ impl Drop for RelayProcess {
             let _ = self.child.wait();
         }
     }
+}
+
+/// Starts the relay binary on `database` with data directory `dir`; waits
+/// until it says where it listens.
+fn launch(
+    database: &lifeos_relay::config::DatabaseUrl,
+    dir: &std::path::Path,
+    env: &[(String, String)],
+) -> (Child, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lifeos-relay"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("LIFEOS_BIND", "127.0.0.1:0")
+        .env("LIFEOS_DATA_DIR", dir)
+        .env("LIFEOS_LOG_FORMAT", "json")
+        .env("RUST_LOG", "warn,lifeos_relay=info")
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    if let lifeos_relay::config::DatabaseUrl::Postgres(url) = database {
+        command.env("DATABASE_URL", url);
+    }
+    let mut child = command.spawn().expect("the relay binary starts");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut sent = false;
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if !sent
+                && let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
+                && let Some(address) = v["address"].as_str()
+            {
+                let _ = tx.send(address.to_string());
+                sent = true;
+            } else if line.contains("\"level\":\"WARN\"") || line.contains("\"level\":\"ERROR\"") {
+                eprintln!("relay: {line}");
+            }
+        }
+    });
+    let address = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the relay says where it listens");
+    (child, address)
 }
 
 /// Creates a fresh database on the Postgres server `admin`; its URL and name.
