@@ -8,6 +8,7 @@ mod mail;
 
 mod audit;
 mod auth;
+mod authz;
 mod backup;
 mod data;
 mod docs;
