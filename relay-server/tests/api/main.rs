@@ -14,6 +14,7 @@ mod data;
 mod docs;
 mod export;
 mod features;
+mod fuzz;
 mod health;
 mod metrics;
 mod openapi;
