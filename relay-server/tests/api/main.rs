@@ -22,6 +22,7 @@ mod proxies;
 mod reset;
 mod scale_out;
 mod sessions;
+mod slow;
 mod sync;
 mod web;
 mod write;
