@@ -5,8 +5,9 @@
 //!
 //! ```text
 //! lifeos-bench --relay target/release/lifeos-relay --reference bench/reference \
-//!     [--postgres postgres://postgres@127.0.0.1:5432/DB] [--scenarios fanout,idle,throughput,reconnect]
-//!     [--seconds 20] [--writers 32] [--idle 10000] [--docs DIR]
+//!     [--postgres postgres://postgres@127.0.0.1:5432/DB]
+//!     [--scenarios fanout,users,idle,cold,throughput,reconnect]
+//!     [--seconds 20] [--writers 32] [--users 1000] [--idle 10000] [--changes 100000] [--docs DIR]
 //! ```
 //!
 //! Each scenario starts each server fresh, runs for a fixed time, and stops
@@ -20,6 +21,7 @@ mod server;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use scenarios::Measured;
 use server::Server;
@@ -31,24 +33,30 @@ struct Options {
     scenarios: Vec<String>,
     seconds: u64,
     writers: usize,
+    users: usize,
     idle: usize,
+    changes: usize,
     docs: Option<PathBuf>,
 }
 
+/// Every scenario, in the order of the table.
+const SCENARIOS: [&str; 6] = ["fanout", "users", "idle", "cold", "throughput", "reconnect"];
+
 const USAGE: &str = "usage: lifeos-bench --relay PATH --reference DIR [--postgres URL] \
-[--scenarios fanout,idle,throughput,reconnect] [--seconds N] [--writers N] [--idle N] [--docs DIR]";
+[--scenarios fanout,users,idle,cold,throughput,reconnect] [--seconds N] [--writers N] [--users N] \
+[--idle N] [--changes N] [--docs DIR]";
 
 fn options() -> Result<Options, String> {
     let mut o = Options {
         relay: PathBuf::from("target/release/lifeos-relay"),
         reference: PathBuf::from("bench/reference"),
         postgres: None,
-        scenarios: ["fanout", "idle", "throughput", "reconnect"]
-            .map(String::from)
-            .to_vec(),
+        scenarios: SCENARIOS.map(String::from).to_vec(),
         seconds: 20,
         writers: 32,
+        users: 1_000,
         idle: 10_000,
+        changes: 100_000,
         docs: None,
     };
     let mut args = std::env::args().skip(1);
@@ -65,13 +73,15 @@ fn options() -> Result<Options, String> {
             "--scenarios" => o.scenarios = value()?.split(',').map(str::to_string).collect(),
             "--seconds" => o.seconds = number(value()?)?.max(1),
             "--writers" => o.writers = number(value()?)?.max(2) as usize,
+            "--users" => o.users = number(value()?)?.max(1) as usize,
             "--idle" => o.idle = number(value()?)?.max(1) as usize,
+            "--changes" => o.changes = number(value()?)?.max(2) as usize,
             "--docs" => o.docs = Some(value()?.into()),
             _ => return Err(USAGE.to_string()),
         }
     }
     for s in &o.scenarios {
-        if !["fanout", "idle", "throughput", "reconnect"].contains(&s.as_str()) {
+        if !SCENARIOS.contains(&s.as_str()) {
             return Err(format!("unknown scenario {s:?}\n{USAGE}"));
         }
     }
@@ -84,14 +94,24 @@ async fn run(o: &Options) -> Vec<(Measured, Measured)> {
         let mut pair = Vec::new();
         for ours in [true, false] {
             let server = if ours {
-                Server::ours(&o.relay, o.postgres.as_deref())
+                // A cold sync must load the document from the database:
+                // idle documents leave the relay's memory after 1 s.
+                let env: &[(&str, &str)] = match scenario.as_str() {
+                    "cold" => &[("LIFEOS_DOC_IDLE_SECS", "1")],
+                    _ => &[],
+                };
+                Server::ours(&o.relay, o.postgres.as_deref(), env)
             } else {
                 Server::reference(&o.reference)
             };
             eprintln!("running {scenario} against {}", server.kind.name());
             let m = match scenario.as_str() {
                 "fanout" => scenarios::fanout(&server, o.writers, o.seconds).await,
+                "users" => scenarios::many_users(&server, o.users, o.seconds).await,
                 "idle" => scenarios::idle(&server, o.idle).await,
+                "cold" => {
+                    scenarios::cold_sync(&server, o.changes, 10, Duration::from_secs(3)).await
+                }
                 "throughput" => scenarios::throughput(&server, 64, o.seconds.min(10)).await,
                 _ => scenarios::reconnect(&server, 500).await,
             };

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use automerge::transaction::Transactable;
 use automerge::{ROOT, ReadDoc};
 use lifeos_core::DocumentId;
 
@@ -52,11 +53,134 @@ fn label(server: &Server) -> String {
 
 type SentTimes = Arc<Mutex<HashMap<(usize, i64), Instant>>>;
 
+/// A device writing into a document it shares with other writers.
+struct Writer {
+    device: Device,
+    doc: DocumentId,
+    /// Its place among the document's writers (it writes key `w{index}`).
+    index: usize,
+    /// How many writers the document has.
+    peers: usize,
+    /// Its number among all writers of the run.
+    id: usize,
+}
+
+/// What [`write_and_watch`] saw.
+struct Watched {
+    /// Edit → arrival, for every delivery to another writer of the document.
+    latencies: Vec<Duration>,
+    /// Deliveries there should have been.
+    expected: usize,
+    /// Writers whose connection the server ended (or sent what the client
+    /// could not read) before the run was over.
+    dropped: usize,
+}
+
+/// Every writer writes once per `period` for `seconds` (ticks spread over
+/// the period), and records when each other writer's edits of its document
+/// arrive; a second after the last write lets deliveries finish.
+async fn write_and_watch(writers: Vec<Writer>, period: Duration, seconds: u64) -> Watched {
+    let total = writers.len();
+    let sent: SentTimes = Arc::new(Mutex::new(HashMap::new()));
+    let start = tokio::time::Instant::now() + Duration::from_millis(500);
+    let end = start + Duration::from_secs(seconds);
+    let drain = end + Duration::from_secs(1);
+    let mut tasks = Vec::new();
+    for mut w in writers {
+        let sent = sent.clone();
+        tasks.push(tokio::spawn(async move {
+            let phase = period.mul_f64(w.id as f64 / total as f64);
+            let mut tick = tokio::time::interval_at(start + phase, period);
+            let mut seen = vec![0i64; w.peers];
+            let mut latencies = Vec::new();
+            let mut seq = 0i64;
+            let first = w.id - w.index;
+            let mut dropped = false;
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        let now = tokio::time::Instant::now();
+                        if now >= drain {
+                            break;
+                        }
+                        if now < end {
+                            seq += 1;
+                            sent.lock().expect("lock").insert((w.id, seq), Instant::now());
+                            w.device.edit(w.doc, &format!("w{}", w.index), seq).await;
+                        }
+                    }
+                    alive = w.device.step() => {
+                        if !alive {
+                            dropped = true;
+                            break;
+                        }
+                        let now = Instant::now();
+                        let Some(d) = w.device.client.documents_mut().get_mut(&w.doc) else {
+                            continue;
+                        };
+                        for (j, last) in seen.iter_mut().enumerate() {
+                            if j == w.index {
+                                continue;
+                            }
+                            let value = d
+                                .get(ROOT, format!("w{j}"))
+                                .ok()
+                                .flatten()
+                                .and_then(|(v, _)| v.as_i64())
+                                .unwrap_or(0);
+                            if value > *last {
+                                let sent = sent.lock().expect("lock");
+                                for s in *last + 1..=value {
+                                    if let Some(t) = sent.get(&(first + j, s)) {
+                                        latencies.push(now - *t);
+                                    }
+                                }
+                                *last = value;
+                            }
+                        }
+                    }
+                }
+            }
+            (latencies, seq as usize * (w.peers - 1), dropped)
+        }));
+    }
+    let mut watched = Watched {
+        latencies: Vec::new(),
+        expected: 0,
+        dropped: 0,
+    };
+    for t in tasks {
+        let (l, expected, dropped) = t.await.expect("writer task");
+        watched.latencies.extend(l);
+        watched.expected += expected;
+        watched.dropped += usize::from(dropped);
+    }
+    watched
+}
+
+/// "N of M deliveries (P% within 1 s)", and connections lost.
+fn delivered(w: &Watched) -> String {
+    let in_time = w
+        .latencies
+        .iter()
+        .filter(|l| **l <= Duration::from_millis(1000))
+        .count();
+    let lost = match w.dropped {
+        0 => String::new(),
+        n => format!("; {n} connections lost during the run"),
+    };
+    format!(
+        "{} of {} deliveries ({:.0}% within 1 s){lost}",
+        w.latencies.len(),
+        w.expected,
+        in_time as f64 * 100.0 / w.expected.max(1) as f64
+    )
+}
+
 /// (a) `writers` devices of one user on one document, each writing 6
 /// changes per second; latency from a writer's edit to its arrival at every
 /// other writer.
 pub async fn fanout(server: &Server, writers: usize, seconds: u64) -> Measured {
-    let rate = 6.0;
     let token = server.user("fanout").await;
     let url = server.url(token.as_deref());
     let doc = DocumentId::generate();
@@ -79,95 +203,107 @@ pub async fn fanout(server: &Server, writers: usize, seconds: u64) -> Measured {
         );
         devices.push(d);
     }
-    let sent: SentTimes = Arc::new(Mutex::new(HashMap::new()));
-    let start = tokio::time::Instant::now() + Duration::from_millis(500);
-    let end = start + Duration::from_secs(seconds);
+    let writers_of_doc = devices
+        .into_iter()
+        .enumerate()
+        .map(|(i, device)| Writer {
+            device,
+            doc,
+            index: i,
+            peers: writers,
+            id: i,
+        })
+        .collect();
     let cpu_before = server.cpu_seconds();
     let own_before = cpu_seconds_of("self");
-    let mut tasks = Vec::new();
-    for (i, mut device) in devices.into_iter().enumerate() {
-        let sent = sent.clone();
-        tasks.push(tokio::spawn(async move {
-            let period = Duration::from_secs_f64(1.0 / rate);
-            // Spread the writers' ticks over the period.
-            let phase = period.mul_f64(i as f64 / writers as f64);
-            let mut tick = tokio::time::interval_at(start + phase, period);
-            let mut seen = vec![0i64; writers];
-            let mut latencies = Vec::new();
-            let mut seq = 0i64;
-            // After the last write, a second to let deliveries finish.
-            let drain = end + Duration::from_secs(1);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {
-                        let now = tokio::time::Instant::now();
-                        if now >= drain {
-                            break;
-                        }
-                        if now < end {
-                            seq += 1;
-                            sent.lock().expect("lock").insert((i, seq), Instant::now());
-                            device.edit(doc, &format!("w{i}"), seq).await;
-                        }
-                    }
-                    alive = device.step() => {
-                        if !alive {
-                            break;
-                        }
-                        let now = Instant::now();
-                        let Some(d) = device.client.documents_mut().get_mut(&doc) else {
-                            continue;
-                        };
-                        for (j, last) in seen.iter_mut().enumerate() {
-                            if j == i {
-                                continue;
-                            }
-                            let value = d
-                                .get(ROOT, format!("w{j}"))
-                                .ok()
-                                .flatten()
-                                .and_then(|(v, _)| v.as_i64())
-                                .unwrap_or(0);
-                            if value > *last {
-                                let sent = sent.lock().expect("lock");
-                                for s in *last + 1..=value {
-                                    if let Some(t) = sent.get(&(j, s)) {
-                                        latencies.push(now - *t);
-                                    }
-                                }
-                                *last = value;
-                            }
-                        }
-                    }
-                }
-            }
-            (latencies, seq)
-        }));
-    }
-    let mut latencies = Vec::new();
-    let mut written = 0;
-    for t in tasks {
-        let (l, s) = t.await.expect("writer task");
-        latencies.extend(l);
-        written += s;
-    }
+    let mut watched =
+        write_and_watch(writers_of_doc, Duration::from_secs_f64(1.0 / 6.0), seconds).await;
     let cpu = server.cpu_seconds() - cpu_before;
     let own_cpu = cpu_seconds_of("self") - own_before;
-    let expected = written as usize * (writers - 1);
-    let delivered = latencies.len();
-    let in_time = latencies
-        .iter()
-        .filter(|l| **l <= Duration::from_millis(1000))
-        .count();
+    let detail = format!("edit → every other writer; {}", delivered(&watched));
     Measured {
         scenario: format!("(a) fan-out: {writers} writers × 6/s, one document, {seconds} s"),
         server: label(server),
-        latency: percentiles(&mut latencies),
-        detail: format!(
-            "edit → every other writer; {delivered} of {expected} deliveries ({:.0}% within 1 s)",
-            in_time as f64 * 100.0 / expected.max(1) as f64
-        ),
-        throughput: Some(delivered as f64 / seconds as f64),
+        throughput: Some(watched.latencies.len() as f64 / seconds as f64),
+        latency: percentiles(&mut watched.latencies),
+        detail,
+        cpu,
+        peak_rss: server.memory_mb().1,
+        own_cpu,
+    }
+}
+
+/// (b) `users` users, each with two devices sharing a document, every
+/// device writing once every 10 s; latency from an edit to its arrival at
+/// the user's other device.
+pub async fn many_users(server: &Server, users: usize, seconds: u64) -> Measured {
+    // Accounts first (ours hashes each password: setup, not measured).
+    let mut tokens = Vec::with_capacity(users);
+    for batch in (0..users).collect::<Vec<_>>().chunks(8) {
+        let made = batch
+            .iter()
+            .map(|u| async move { server.user(&format!("user-{u}")).await });
+        tokens.extend(futures_util::future::join_all(made).await);
+    }
+    let mut writers = Vec::with_capacity(users * 2);
+    for batch in tokens.chunks(50).enumerate() {
+        let (b, batch) = batch;
+        let pairs = batch.iter().enumerate().map(|(k, token)| {
+            let u = b * 50 + k;
+            let url = server.url(token.as_deref());
+            async move {
+                let doc = DocumentId::generate();
+                let mut phone = Device::connect(&url, &format!("u{u}-phone"))
+                    .await
+                    .expect("connect");
+                phone.create(doc).await;
+                assert!(phone.until(|d| d.client.unconfirmed_changes() == 0).await);
+                let mut laptop = Device::connect(&url, &format!("u{u}-laptop"))
+                    .await
+                    .expect("connect");
+                laptop.want(doc).await;
+                assert!(
+                    laptop
+                        .until(|d| d.client.documents_mut().contains_key(&doc))
+                        .await,
+                    "user {u}'s second device gets the document"
+                );
+                [phone, laptop]
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, device)| Writer {
+                        device,
+                        doc,
+                        index,
+                        peers: 2,
+                        id: u * 2 + index,
+                    })
+                    .collect::<Vec<_>>()
+            }
+        });
+        writers.extend(
+            futures_util::future::join_all(pairs)
+                .await
+                .into_iter()
+                .flatten(),
+        );
+    }
+    let connections = writers.len();
+    let cpu_before = server.cpu_seconds();
+    let own_before = cpu_seconds_of("self");
+    let mut watched = write_and_watch(writers, Duration::from_secs(10), seconds).await;
+    let cpu = server.cpu_seconds() - cpu_before;
+    let own_cpu = cpu_seconds_of("self") - own_before;
+    let detail = format!(
+        "edit → the user's other device; {connections} connections; {}",
+        delivered(&watched)
+    );
+    Measured {
+        scenario: format!("(b) {users} users × 2 devices, each writing every 10 s, {seconds} s"),
+        server: label(server),
+        throughput: Some(watched.latencies.len() as f64 / seconds as f64),
+        latency: percentiles(&mut watched.latencies),
+        detail,
         cpu,
         peak_rss: server.memory_mb().1,
         own_cpu,
@@ -225,6 +361,103 @@ pub async fn idle(server: &Server, count: usize) -> Measured {
         throughput: None,
         cpu,
         peak_rss: peak,
+        own_cpu,
+    }
+}
+
+/// (d) A document of `changes` changes, stored, synced to a new device
+/// `samples` times; between samples every connection is closed and the
+/// server left idle for `rest` (ours runs with a 1 s idle eviction, so each
+/// sync loads the document from its database). Latency from connecting to
+/// the device holding every change.
+pub async fn cold_sync(
+    server: &Server,
+    changes: usize,
+    samples: usize,
+    rest: Duration,
+) -> Measured {
+    let token = server.user("cold").await;
+    let url = server.url(token.as_deref());
+    let doc = DocumentId::generate();
+    let mut writer = Device::connect(&url, "history").await.expect("connect");
+    writer.create(doc).await;
+    // Years of a user's edits, uploaded 10,000 changes at a time.
+    let mut made = 1;
+    while made < changes {
+        let step = (changes - made).min(10_000);
+        {
+            let d = writer
+                .client
+                .documents_mut()
+                .get_mut(&doc)
+                .expect("created");
+            for i in made..made + step {
+                let _ = d.put(ROOT, format!("k{}", i % 200), i as i64);
+                d.commit();
+            }
+        }
+        made += step;
+        let out = writer.client.local_change(doc);
+        writer.send(out).await;
+        assert!(
+            writer.until(|d| d.client.unconfirmed_changes() == 0).await,
+            "the server stores the history ({made} changes)"
+        );
+    }
+    let expected = writer
+        .client
+        .documents_mut()
+        .get_mut(&doc)
+        .map(|d| d.get_heads())
+        .expect("created");
+    let saved = writer
+        .client
+        .documents_mut()
+        .get_mut(&doc)
+        .map(|d| d.save().len())
+        .unwrap_or(0);
+    writer.close().await;
+    let mut latencies = Vec::new();
+    let mut cpu = 0.0;
+    let own_before = cpu_seconds_of("self");
+    for s in 0..samples {
+        tokio::time::sleep(rest).await;
+        let cpu_before = server.cpu_seconds();
+        let t = Instant::now();
+        let mut d = Device::connect(&url, &format!("new-device-{s}"))
+            .await
+            .expect("connect");
+        d.want(doc).await;
+        let complete = d
+            .until(|d| {
+                d.client
+                    .documents_mut()
+                    .get_mut(&doc)
+                    .is_some_and(|doc| doc.get_heads() == expected)
+            })
+            .await;
+        let took = t.elapsed();
+        cpu += server.cpu_seconds() - cpu_before;
+        d.close().await;
+        if complete {
+            latencies.push(took);
+        }
+    }
+    let own_cpu = cpu_seconds_of("self") - own_before;
+    let done = latencies.len();
+    Measured {
+        scenario: format!("(d) cold sync: a {changes}-change document to a new device"),
+        server: label(server),
+        latency: percentiles(&mut latencies),
+        detail: format!(
+            "connect → the device has every change; {done} of {samples} syncs, each after {:.0} s idle; {:.1} MB saved; server CPU {:.0} ms per sync",
+            rest.as_secs_f64(),
+            saved as f64 / 1e6,
+            cpu * 1000.0 / done.max(1) as f64
+        ),
+        throughput: None,
+        cpu,
+        peak_rss: server.memory_mb().1,
         own_cpu,
     }
 }

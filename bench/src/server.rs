@@ -39,8 +39,10 @@ pub struct Server {
 
 impl Server {
     /// Starts the relay binary `bin` on SQLite in a temporary directory, or
-    /// on `postgres_url` (a database of its own, empty).
-    pub fn ours(bin: &Path, postgres_url: Option<&str>) -> Server {
+    /// on `postgres_url` (a database of its own, empty), with `env` set too.
+    /// The per-address API limit is raised: one load generator stands for
+    /// thousands of users' devices.
+    pub fn ours(bin: &Path, postgres_url: Option<&str>, env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut command = Command::new(bin);
         command
@@ -53,7 +55,9 @@ impl Server {
                 "LIFEOS_JWT_SECRET",
                 "bench-secret-bench-secret-bench-secret",
             )
+            .env("LIFEOS_API_RATE_PER_IP", "1000000")
             .env("RUST_LOG", "warn,lifeos_relay=info")
+            .envs(env.iter().copied())
             .current_dir(dir.path())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());

@@ -61,6 +61,11 @@ pub struct Credentials {
     validation: Validation,
     /// A hash of a random password, verified against when the email is unknown.
     decoy_hash: String,
+    /// Password work running at once, bounded by the cores: each argon2id run
+    /// holds 19 MiB, so without a bound a burst of sign-ins grows the
+    /// relay's memory with its size; the rest wait their turn (running
+    /// more at once than there are cores would not finish them sooner).
+    hashing: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl Credentials {
@@ -91,10 +96,34 @@ impl Credentials {
             decoding: DecodingKey::from_secret(&secret),
             validation,
             decoy_hash,
+            hashing: std::sync::Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
         })
     }
 
-    /// The PHC string of `password`'s argon2id hash. CPU-heavy: call from a blocking task.
+    /// Runs `work` (hashing or verifying passwords) on a blocking thread as
+    /// soon as one of the hashing slots is free.
+    pub async fn password_work<T: Send + 'static>(
+        self: &std::sync::Arc<Self>,
+        work: impl FnOnce(&Credentials) -> T + Send + 'static,
+    ) -> Result<T, String> {
+        let permit = self
+            .hashing
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| e.to_string())?;
+        let credentials = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work(&credentials)
+        })
+        .await
+        .map_err(|e| e.to_string())
+    }
+
+    /// The PHC string of `password`'s argon2id hash. CPU-heavy: call through [`Self::password_work`].
     pub fn hash_password(&self, password: &str) -> Result<String, String> {
         self.argon2
             .hash_password(password.as_bytes())
@@ -103,7 +132,8 @@ impl Credentials {
     }
 
     /// Whether `password` matches `hash`; with `None`, verifies against a decoy
-    /// and returns false, taking as long as a real check. CPU-heavy.
+    /// and returns false, taking as long as a real check. CPU-heavy: call
+    /// through [`Self::password_work`].
     pub fn verify_password(&self, password: &str, hash: Option<&str>) -> bool {
         let ok = self
             .argon2

@@ -9,6 +9,7 @@ use lifeos_relay::{build, migrate, serve, shutdown_signal, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    lifeos_relay::tune_allocator();
     // The real environment wins over .env: dotenvy never overwrites a set variable.
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();

@@ -116,11 +116,12 @@ pub(super) async fn register(
             detail: problem,
         });
     }
-    let credentials = state.credentials.clone();
     let password = body.password;
-    let hash = tokio::task::spawn_blocking(move || credentials.hash_password(&password))
+    let hash = state
+        .credentials
+        .password_work(move |c| c.hash_password(&password))
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(ApiError::Internal)?
         .map_err(ApiError::Internal)?;
     let user = UserRecord {
         id: Uuid::new_v4(),
@@ -180,15 +181,14 @@ pub(super) async fn login(
         Some(email) => state.store.user_by_email(&email).await?,
         None => None,
     };
-    let credentials = state.credentials.clone();
     let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
     let password = body.password;
     // Unknown emails verify against a decoy hash: same work, same answer.
-    let ok = tokio::task::spawn_blocking(move || {
-        credentials.verify_password(&password, stored_hash.as_deref())
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let ok = state
+        .credentials
+        .password_work(move |c| c.verify_password(&password, stored_hash.as_deref()))
+        .await
+        .map_err(ApiError::Internal)?;
     match user {
         Some(user) if ok && !user.disabled => {
             state.login_limits.per_email.reset(&email_key);
@@ -359,16 +359,16 @@ pub(super) async fn change_password(
             detail: problem,
         });
     }
-    let credentials = state.credentials.clone();
     let stored = user.password_hash.clone();
     let (current, new) = (body.current_password, body.new_password);
-    let hashed = tokio::task::spawn_blocking(move || {
-        credentials
-            .verify_password(&current, Some(&stored))
-            .then(|| credentials.hash_password(&new))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let hashed = state
+        .credentials
+        .password_work(move |c| {
+            c.verify_password(&current, Some(&stored))
+                .then(|| c.hash_password(&new))
+        })
+        .await
+        .map_err(ApiError::Internal)?;
     let Some(hash) = hashed else {
         audit(
             &state,

@@ -144,11 +144,12 @@ pub(super) async fn confirm(
             detail: problem,
         });
     }
-    let credentials = state.credentials.clone();
     let password = body.new_password;
-    let password_hash = tokio::task::spawn_blocking(move || credentials.hash_password(&password))
+    let password_hash = state
+        .credentials
+        .password_work(move |c| c.hash_password(&password))
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(ApiError::Internal)?
         .map_err(ApiError::Internal)?;
     let millis = super::auth::now_millis();
     let user = state
