@@ -8,20 +8,33 @@
 //!   (404), so nothing tells whether the target exists; the owner's data is
 //!   untouched.
 //!
-//! The sync protocol's side (another account's documents are
-//! `doc-unavailable` exactly like missing ones, a forged `senderId` closes
-//! the connection) is in `sync.rs`.
+//! - the sync upgrade, tried with the same bad tokens: 401;
+//! - every protocol message type, sent by another account's connection
+//!   about the owner's documents (one in memory, one only in storage) and
+//!   routed to the owner's device: nothing reaches the owner's devices,
+//!   nothing changes, and the answers read exactly like those about a
+//!   document that does not exist.
+//!
+//! More of the sync side (a forged `senderId` closes the connection, a
+//! new device of the owner still reads only the owner's data) is in
+//! `sync.rs`.
 
 use std::collections::BTreeSet;
 
 use lifeos_core::habits::{HabitKind, NewHabit, Schedule};
 use lifeos_core::time::Timestamp;
+use std::time::Duration;
+
+use automerge::AutoCommit;
+use automerge::sync::SyncDoc;
+use automerge::transaction::Transactable;
+use lifeos_core::sync::{Message, PROTOCOL_VERSION, PeerId, RemoteHeads, StorageId};
 use lifeos_core::{DocumentId, EntityId, UserData};
 use serde_json::{Value, json};
 
 use crate::both_backends;
 use crate::device::Device;
-use crate::helpers::{Backend, TEST_JWT_SECRET, TestApp, spawn_app};
+use crate::helpers::{Backend, TEST_JWT_SECRET, TestApp, spawn_app, spawn_app_configured};
 
 fn now_secs() -> i64 {
     std::time::SystemTime::now()
@@ -112,10 +125,8 @@ async fn call(
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-async fn every_secured_operation_refuses_bad_tokens(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let pair = app.register("ada@example.com").await;
-    let user = pair["user"]["id"].as_str().unwrap();
+/// Tokens that must not get in, for an account `user` that exists.
+fn bad_tokens(user: &str) -> Vec<(&'static str, Option<String>)> {
     let now = now_secs();
     let expired = sign(
         json!({ "sub": user, "iat": now - 3600, "exp": now - 60 }),
@@ -129,6 +140,21 @@ async fn every_secured_operation_refuses_bad_tokens(backend: Backend) {
         json!({ "sub": "00000000-0000-4000-8000-000000000000", "iat": now, "exp": now + 600 }),
         TEST_JWT_SECRET,
     );
+    vec![
+        ("no", None),
+        ("an expired", Some(expired)),
+        ("another secret's", Some(other_secret)),
+        ("a nonexistent account's", Some(nobody)),
+        ("a garbage", Some("garbage".into())),
+    ]
+}
+
+async fn every_secured_operation_refuses_bad_tokens(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let pair = app.register("ada@example.com").await;
+    let user = pair["user"]["id"].as_str().unwrap();
+    let now = now_secs();
+    let tokens = bad_tokens(user);
     let spec = openapi(&app).await;
     let operations = bearer_operations(&spec);
     assert!(
@@ -141,14 +167,8 @@ async fn every_secured_operation_refuses_bad_tokens(backend: Backend) {
             path,
             &EntityId::generate(Timestamp::from_millis(now * 1000)).to_string(),
         );
-        for (label, token) in [
-            ("no", None),
-            ("an expired", Some(expired.as_str())),
-            ("another secret's", Some(other_secret.as_str())),
-            ("a nonexistent account's", Some(nobody.as_str())),
-            ("a garbage", Some("garbage")),
-        ] {
-            let (status, body) = call(&app, method, &target, token, &json!({})).await;
+        for (label, token) in &tokens {
+            let (status, body) = call(&app, method, &target, token.as_deref(), &json!({})).await;
             assert_eq!(status, 401, "{method} {path} with {label} token: {body}");
             bodies.insert(body.to_string());
         }
@@ -158,6 +178,19 @@ async fn every_secured_operation_refuses_bad_tokens(backend: Backend) {
         1,
         "every refusal reads the same, whatever the route or the token: {bodies:?}"
     );
+    // The sync upgrade refuses them too (it takes the token from the query
+    // or from the Authorization header; `sync.rs` tries the header).
+    for (label, token) in &tokens {
+        let url = match token {
+            Some(t) => app.sync_url(t),
+            None => format!("ws://{}/api/v1/sync", app.address),
+        };
+        assert_eq!(
+            Device::new("intruder").connect(&url).await,
+            Err("401".into()),
+            "the sync upgrade with {label} token"
+        );
+    }
 }
 both_backends!(
     bad_tokens,
@@ -318,4 +351,326 @@ async fn another_accounts_ids_answer_like_missing_ones(backend: Backend) {
 both_backends!(
     foreign_ids,
     super::another_accounts_ids_answer_like_missing_ones
+);
+
+/// Everything a device may send, aimed at `doc`: `(label, message)`.
+/// `victim` is a device of the document's owner (messages routed to it
+/// name it as their target), whose storage id the subscription messages
+/// name. Messages that carry no document are in the list too: they must
+/// not reach anyone else either.
+fn every_message(
+    doc: DocumentId,
+    me: &PeerId,
+    relay: &PeerId,
+    victim: &PeerId,
+    victim_storage: &StorageId,
+) -> Vec<(&'static str, Message)> {
+    let empty = {
+        let mut state = automerge::sync::State::new();
+        AutoCommit::new()
+            .sync()
+            .generate_sync_message(&mut state)
+            .expect("an empty document still asks")
+            .encode()
+    };
+    let with_change = {
+        let mut evil = AutoCommit::new();
+        evil.put(automerge::ROOT, "secret", "mallory's").unwrap();
+        evil.commit();
+        let mut state = automerge::sync::State::new();
+        evil.sync()
+            .generate_sync_message(&mut state)
+            .expect("a change to offer")
+            .encode()
+    };
+    let request = |target: &PeerId| Message::Request {
+        document_id: doc,
+        sender_id: me.clone(),
+        target_id: target.clone(),
+        data: empty.clone(),
+    };
+    let sync = |target: &PeerId| Message::Sync {
+        document_id: doc,
+        sender_id: me.clone(),
+        target_id: target.clone(),
+        data: with_change.clone(),
+    };
+    let ephemeral = |target: &PeerId| Message::Ephemeral {
+        document_id: doc,
+        sender_id: me.clone(),
+        target_id: target.clone(),
+        count: 1,
+        session_id: "mallory-session".into(),
+        // CBOR for {"cursor": 1}.
+        data: vec![0xa1, 0x66, b'c', b'u', b'r', b's', b'o', b'r', 0x01],
+    };
+    vec![
+        ("request", request(relay)),
+        ("sync carrying a change", sync(relay)),
+        ("request routed to the owner's device", request(victim)),
+        ("sync routed to the owner's device", sync(victim)),
+        (
+            "doc-unavailable",
+            Message::DocUnavailable {
+                document_id: doc,
+                sender_id: me.clone(),
+                target_id: relay.clone(),
+            },
+        ),
+        (
+            "doc-unavailable routed to the owner's device",
+            Message::DocUnavailable {
+                document_id: doc,
+                sender_id: me.clone(),
+                target_id: victim.clone(),
+            },
+        ),
+        ("ephemeral", ephemeral(relay)),
+        ("ephemeral routed to the owner's device", ephemeral(victim)),
+        (
+            "remote-subscription-change",
+            Message::RemoteSubscriptionChange {
+                sender_id: me.clone(),
+                target_id: relay.clone(),
+                add: vec![victim_storage.clone()],
+                remove: Vec::new(),
+            },
+        ),
+        (
+            "remote-heads-changed",
+            Message::RemoteHeadsChanged {
+                document_id: doc,
+                sender_id: me.clone(),
+                target_id: victim.clone(),
+                new_heads: [(
+                    victim_storage.clone(),
+                    RemoteHeads {
+                        heads: Vec::new(),
+                        timestamp: 1,
+                    },
+                )]
+                .into(),
+            },
+        ),
+        (
+            "join again",
+            Message::Join {
+                sender_id: me.clone(),
+                supported_protocol_versions: vec![PROTOCOL_VERSION.into()],
+                peer_metadata: None,
+            },
+        ),
+        (
+            "peer",
+            Message::Peer {
+                sender_id: me.clone(),
+                target_id: victim.clone(),
+                selected_protocol_version: PROTOCOL_VERSION.into(),
+                peer_metadata: None,
+            },
+        ),
+        (
+            "error",
+            Message::Error {
+                message: "bye".into(),
+                sender_id: Some(me.clone()),
+                target_id: Some(victim.clone()),
+            },
+        ),
+        (
+            "leave",
+            Message::Leave {
+                sender_id: me.clone(),
+            },
+        ),
+    ]
+}
+
+/// What the relay sent `device`, one line per message (its type, and the
+/// document it is about as `TARGET` when it is `target`), then how the
+/// connection ended, if it did.
+fn transcript(device: &Device, target: DocumentId) -> Vec<String> {
+    let mut lines: Vec<String> = device
+        .log
+        .iter()
+        .map(|m| {
+            let about = match m.document_id() {
+                Some(d) if d == target => " TARGET",
+                Some(_) => " another document",
+                None => "",
+            };
+            format!("{}{about}", m.type_name())
+        })
+        .collect();
+    if let Some((code, _)) = &device.closed {
+        lines.push(format!("closed ({code})"));
+    }
+    lines
+}
+
+async fn no_protocol_message_reaches_another_accounts_documents(backend: Backend) {
+    const WINDOW: Duration = Duration::from_millis(250);
+    const WAIT: Duration = Duration::from_secs(10);
+    // Documents nobody syncs leave memory after a second, so that one of
+    // the owner's documents is only in storage when it is attacked.
+    let app = spawn_app_configured(backend, Default::default(), |c| c.doc_idle_secs = 1).await;
+    let owner = app.register("owner@example.com").await;
+    let owner_token = owner["access_token"].as_str().unwrap().to_string();
+    let mallory = app.register("mallory@example.com").await;
+    let mallory_token = mallory["access_token"].as_str().unwrap().to_string();
+
+    // The owner's tablet writes a document and goes offline: it leaves memory.
+    let mut tablet = Device::new("owner-tablet");
+    tablet.connect(&app.sync_url(&owner_token)).await.unwrap();
+    let stored = tablet.create("secret", "the owner's, stored").await;
+    tablet
+        .run_until("stored", WAIT, Device::all_confirmed)
+        .await;
+    let stored_heads = tablet.heads(stored);
+    tablet.disconnect();
+    // The laptop and phone sync another one, which stays in memory.
+    let mut laptop = Device::new("owner-laptop");
+    laptop.connect(&app.sync_url(&owner_token)).await.unwrap();
+    let live = laptop.create("secret", "the owner's, live").await;
+    laptop
+        .run_until("stored", WAIT, Device::all_confirmed)
+        .await;
+    let mut phone = Device::new("owner-phone");
+    phone.connect(&app.sync_url(&owner_token)).await.unwrap();
+    phone.want(live).await;
+    phone
+        .run_until("the phone has it", WAIT, |d| {
+            d.get(live, "secret").is_some()
+        })
+        .await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while app.sync.stats().await.documents != 1 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the tablet's document stays in memory"
+        );
+        laptop.run_for(Duration::from_millis(50)).await;
+        phone.run_for(Duration::from_millis(50)).await;
+    }
+    let relay = laptop.relay.clone().expect("connected");
+    let victim = laptop.peer().clone();
+    let victim_storage = StorageId::new(format!("storage-{victim}")).unwrap();
+
+    // The owner's devices would see what the relay passes on: an
+    // ephemeral message from the phone reaches the laptop.
+    let me = phone.peer().clone();
+    let from_phone = every_message(live, &me, &relay, &victim, &victim_storage)
+        .into_iter()
+        .find(|(label, _)| *label == "ephemeral")
+        .unwrap()
+        .1;
+    phone.send_raw(lifeos_core::sync::encode(&from_phone)).await;
+    laptop
+        .run_until("the phone's ephemeral message", WAIT, |d| {
+            d.log.iter().any(|m| matches!(m, Message::Ephemeral { .. }))
+        })
+        .await;
+    laptop.log.clear();
+    phone.run_for(WINDOW).await;
+    phone.log.clear();
+    let laptop_heads = laptop.heads(live);
+
+    // Every message, about each target, each on a new connection of
+    // Mallory's (some end it), naming that connection's peer as sender.
+    let targets = [
+        ("in memory", live),
+        ("only in storage", stored),
+        ("nonexistent", DocumentId::generate()),
+    ];
+    let labels: Vec<&str> = every_message(live, &relay, &relay, &victim, &victim_storage)
+        .iter()
+        .map(|(label, _)| *label)
+        .collect();
+    for label in labels {
+        let mut answers = Vec::new();
+        for (name, target) in targets {
+            let mut intruder = Device::new("mallory");
+            intruder
+                .connect(&app.sync_url(&mallory_token))
+                .await
+                .unwrap();
+            let message = every_message(target, intruder.peer(), &relay, &victim, &victim_storage)
+                .into_iter()
+                .find(|(l, _)| *l == label)
+                .unwrap()
+                .1;
+            intruder.send_raw(lifeos_core::sync::encode(&message)).await;
+            intruder.run_for(WINDOW).await;
+            answers.push((name, transcript(&intruder, target)));
+        }
+        let [(_, in_memory), (_, in_storage), (_, nonexistent)] = &answers[..] else {
+            unreachable!()
+        };
+        if label == "sync carrying a change" {
+            // A sync under a fresh id creates the sender's own document,
+            // which an owned id cannot do: that answer differs, and says
+            // only "this id is taken". Document ids are 128 random bits
+            // (a root document's derives from its account's id, which no
+            // other account is ever shown), so it tells nothing that is
+            // not already a secret. The refusal is the same wherever the
+            // owner's document is.
+            assert_eq!(
+                in_memory,
+                &vec!["doc-unavailable TARGET".to_string()],
+                "{label}"
+            );
+            assert_eq!(in_storage, in_memory, "{label}");
+            assert!(
+                nonexistent.contains(&"sync TARGET".to_string()),
+                "a sync under a fresh id creates a document: {nonexistent:?}"
+            );
+        } else {
+            assert_eq!(
+                (in_memory, in_storage),
+                (nonexistent, nonexistent),
+                "{label}: another account's document (in memory, in storage) must read like a missing one"
+            );
+        }
+        // Nothing reached the owner's devices.
+        laptop.run_for(Duration::from_millis(20)).await;
+        phone.run_for(Duration::from_millis(20)).await;
+        for device in [&laptop, &phone] {
+            assert!(
+                device.log.is_empty() && device.is_connected(),
+                "{label}: the owner's device heard {:?} (connected: {})",
+                transcript(device, live),
+                device.is_connected()
+            );
+        }
+    }
+    laptop.run_for(WINDOW).await;
+    phone.run_for(WINDOW).await;
+    assert!(laptop.log.is_empty() && phone.log.is_empty());
+
+    // Nothing changed: the live document on both devices, and the stored
+    // one as a new device reads it from the relay.
+    assert_eq!(laptop.heads(live), laptop_heads);
+    assert_eq!(phone.heads(live), laptop_heads);
+    assert_eq!(
+        laptop.get(live, "secret").as_deref(),
+        Some("the owner's, live")
+    );
+    let mut desktop = Device::new("owner-desktop");
+    desktop.connect(&app.sync_url(&owner_token)).await.unwrap();
+    desktop.want(stored).await;
+    desktop
+        .run_until("the stored document", WAIT, |d| {
+            d.heads(stored) == stored_heads
+        })
+        .await;
+    desktop.run_for(WINDOW).await;
+    assert_eq!(desktop.heads(stored), stored_heads);
+    assert_eq!(
+        desktop.get(stored, "secret").as_deref(),
+        Some("the owner's, stored")
+    );
+}
+both_backends!(
+    foreign_documents_over_sync,
+    super::no_protocol_message_reaches_another_accounts_documents
 );

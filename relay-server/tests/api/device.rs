@@ -9,8 +9,8 @@ use automerge::{AutoCommit, ChangeHash, ROOT, ReadDoc};
 use futures_util::{SinkExt, StreamExt};
 use lifeos_core::DocumentId;
 use lifeos_core::sync::{
-    Client, ClientConnection, ClientOutput, DEFAULT_MAX_FRAME, Event, PeerId, PeerMetadata,
-    StorageId, encode,
+    Client, ClientConnection, ClientOutput, DEFAULT_MAX_FRAME, Event, Message, PeerId,
+    PeerMetadata, StorageId, encode,
 };
 use tokio_tungstenite::tungstenite::Message as Frame;
 
@@ -28,6 +28,10 @@ pub struct Device {
     pub closed: Option<(u16, String)>,
     /// Document messages received.
     pub received: usize,
+    /// Every document message received, in order (tests of what reaches whom).
+    pub log: Vec<Message>,
+    /// The relay's peer id, once connected.
+    pub relay: Option<PeerId>,
 }
 
 impl Device {
@@ -40,7 +44,14 @@ impl Device {
             unavailable: Vec::new(),
             closed: None,
             received: 0,
+            log: Vec::new(),
+            relay: None,
         }
+    }
+
+    /// This device's peer id.
+    pub fn peer(&self) -> &PeerId {
+        &self.peer
     }
 
     /// Connects to `url` and completes the handshake; `Err` carries the
@@ -73,6 +84,7 @@ impl Device {
             for event in conn.receive(&bytes).map_err(|e| e.to_string())? {
                 if let Event::Joined { peer, .. } = event {
                     self.closed = None;
+                    self.relay = Some(peer.clone());
                     self.socket = Some((ws, conn));
                     let outputs = self.client.connected(peer);
                     self.send_all(outputs).await;
@@ -247,6 +259,7 @@ impl Device {
                     match event {
                         Event::Document(message) => {
                             self.received += 1;
+                            self.log.push(message.clone());
                             let outputs = self.client.receive(&message).expect("valid sync data");
                             self.send_all(outputs).await;
                         }
