@@ -29,7 +29,7 @@ pub(super) struct SyncQuery {
 }
 
 /// Bytes read from a connection's socket at a time.
-const READ_BUFFER: usize = 8 * 1024;
+const READ_BUFFER: usize = 2 * 1024;
 
 /// The sync protocol over a WebSocket: automerge-repo's messages in CBOR
 /// (docs/protocol.md). Send `Upgrade: websocket`.
@@ -68,7 +68,7 @@ pub(super) async fn upgrade(
         .max_message_size(settings.max_frame)
         // tungstenite's default 128 KiB read buffer is allocated up front for
         // every connection: 10,000 idle devices cost 1.3 GB before anything
-        // was said. Reads in 8 KiB steps (a larger message still arrives
+        // was said. Reads in 2 KiB steps (a larger message still arrives
         // whole, bounded by max_message_size), and frames are written out
         // at once instead of collecting up to 128 KiB.
         .read_buffer_size(READ_BUFFER)

@@ -2,13 +2,15 @@
 //! [`ServerConnection`], keepalive, the bounded outbound queue, and closing
 //! when the relay, the user's session or the access token says so.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as Frame, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use lifeos_core::sync::{Event, PeerMetadata, ServerConnection, StorageId};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 use tracing::Instrument;
 use uuid::Uuid;
 
@@ -85,8 +87,8 @@ async fn drive(
     // the connection's own frames (handshake, pings, close), both written by
     // one writer task, so that reading never waits for a peer that does not read.
     let (outbox, outgoing) = mpsc::channel::<Vec<u8>>(settings.send_queue);
-    let (control, control_rx) = mpsc::channel::<Frame>(16);
-    let mut writer = tokio::spawn(write(sink, outgoing, control_rx, settings.ping));
+    let control = Arc::new(Control::default());
+    let mut writer = tokio::spawn(write(sink, outgoing, control.clone(), settings.ping));
     let (closer, mut close_requested) = oneshot::channel::<CloseReason>();
     // Moved to the actor on join; until then nothing can close us but ourselves.
     let mut pending = Some((outbox, closer));
@@ -123,11 +125,13 @@ async fn drive(
                     Ok(events) => events,
                     Err(violation) => {
                         let frame = violation.frame(&local, protocol.remote());
-                        let _ = control.try_send(Frame::Binary(frame.into()));
+                        control.push_last(Frame::Binary(frame.into()));
                         break End::Violation(violation.to_string());
                     }
                 };
-                if let Some(end) = handle(events, sync, &control, &mut pending, &mut joined, (conn, user, generation)).await {
+                // Boxed: its state (waiting on the actor) exists only while a
+                // frame is handled, not in every idle connection's task.
+                if let Some(end) = Box::pin(handle(events, sync, &control, &mut pending, &mut joined, (conn, user, generation))).await {
                     break end;
                 }
             }
@@ -143,7 +147,9 @@ async fn drive(
                     break End::NoPong;
                 }
                 heard_since_ping = false;
-                let _ = control.try_send(Frame::Ping(Vec::new().into()));
+                // A peer with this many of our frames unread misses a ping;
+                // it will not answer the one before either.
+                let _ = control.push(Frame::Ping(Vec::new().into()));
             }
             () = &mut token_expiry => break End::TokenExpired,
             () = &mut handshake, if joined.is_none() => break End::HandshakeTimeout,
@@ -151,7 +157,7 @@ async fn drive(
     };
 
     if let Some(peer) = joined {
-        sync.leave(conn, peer).await;
+        Box::pin(sync.leave(conn, peer)).await;
     }
     let close = match &end {
         End::Relay(reason) => Some(reason.frame()),
@@ -162,12 +168,12 @@ async fn drive(
         End::PeerLeft(_) | End::SocketClosed => None,
     };
     if let Some((code, reason)) = close {
-        let _ = control.try_send(Frame::Close(Some(CloseFrame {
+        control.push_last(Frame::Close(Some(CloseFrame {
             code,
             reason: reason.into(),
         })));
     }
-    drop(control);
+    control.close();
     // Bounded: a peer that does not read cannot hold the task.
     if !writer_done
         && tokio::time::timeout(Duration::from_secs(1), &mut writer)
@@ -183,7 +189,7 @@ async fn drive(
 async fn handle(
     events: Vec<Event>,
     sync: &SyncHandle,
-    control: &mpsc::Sender<Frame>,
+    control: &Control,
     pending: &mut Option<(mpsc::Sender<Vec<u8>>, oneshot::Sender<CloseReason>)>,
     joined: &mut Option<lifeos_core::sync::PeerId>,
     (conn, user, generation): (u64, Uuid, i64),
@@ -209,7 +215,7 @@ async fn handle(
                         sender_id: Some(sync.local_peer().clone()),
                         target_id: Some(peer.clone()),
                     });
-                    let _ = control.try_send(Frame::Binary(frame.into()));
+                    control.push_last(Frame::Binary(frame.into()));
                     return Some(End::Violation(e.to_string()));
                 }
                 Err(JoinError::ShuttingDown) => return Some(End::Relay(CloseReason::Shutdown)),
@@ -219,8 +225,10 @@ async fn handle(
     for event in events {
         match event {
             Event::Send(frame) => {
-                if control.send(Frame::Binary(frame.into())).await.is_err() {
-                    return Some(End::SocketClosed);
+                // Answers to `join`: a peer that keeps joining without
+                // reading the answers is cut off, as a slow reader of data is.
+                if !control.push(Frame::Binary(frame.into())) {
+                    return Some(End::Relay(CloseReason::TooSlow));
                 }
             }
             Event::Document(message) => {
@@ -236,31 +244,89 @@ async fn handle(
     None
 }
 
-/// Writes the connection's frames and the actor's, until the control channel
-/// closes (after a close frame) or a write fails or stalls for `stall`;
-/// returns whether it stalled.
+/// The connection's own frames (handshake answers, pings, the close frame),
+/// written ahead of the actor's. They are few and rare, so they wait in a
+/// small queue under a lock that allocates only when used, rather than in a
+/// channel, whose first block of 32 slots every idle connection would carry.
+#[derive(Default)]
+struct Control {
+    frames: Mutex<VecDeque<Frame>>,
+    notify: Notify,
+    closed: AtomicBool,
+}
+
+/// At most this many of the connection's own frames wait to be written.
+const CONTROL_QUEUE: usize = 16;
+
+impl Control {
+    /// Queues `frame`; false (and nothing queued) when `CONTROL_QUEUE` wait already.
+    fn push(&self, frame: Frame) -> bool {
+        let mut frames = self.frames.lock().unwrap_or_else(|e| e.into_inner());
+        if frames.len() >= CONTROL_QUEUE {
+            return false;
+        }
+        frames.push_back(frame);
+        drop(frames);
+        self.notify.notify_one();
+        true
+    }
+
+    /// Queues the connection's last frame (an error or the close frame),
+    /// past the bound: there is at most one or two of these.
+    fn push_last(&self, frame: Frame) {
+        self.frames
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(frame);
+        self.notify.notify_one();
+    }
+
+    fn pop(&self) -> Option<Frame> {
+        let mut frames = self.frames.lock().unwrap_or_else(|e| e.into_inner());
+        let frame = frames.pop_front();
+        if frames.is_empty() && frames.capacity() > 0 {
+            // Give the memory back: idle connections hold none.
+            *frames = VecDeque::new();
+        }
+        frame
+    }
+
+    /// No more frames will come: the writer stops once the queue is written.
+    fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.notify.notify_one();
+    }
+}
+
+/// Writes the connection's frames and the actor's, until the connection's
+/// own queue is closed and written (after a close frame) or a write fails or
+/// stalls for `stall`; returns whether it stalled.
 async fn write(
     mut sink: futures_util::stream::SplitSink<WebSocket, Frame>,
     mut data: mpsc::Receiver<Vec<u8>>,
-    mut control: mpsc::Receiver<Frame>,
+    control: Arc<Control>,
     stall: Duration,
 ) -> bool {
     let mut data_open = true;
     loop {
-        let frame = tokio::select! {
-            biased;
-            frame = control.recv() => match frame {
-                Some(frame) => frame,
-                None => return false,
-            },
-            bytes = data.recv(), if data_open => match bytes {
-                Some(bytes) => Frame::Binary(bytes.into()),
-                None => {
+        let frame = loop {
+            // The connection's own frames first; `notify_one` keeps a
+            // permit, so one queued between `pop` and `notified` is not missed.
+            if let Some(frame) = control.pop() {
+                break frame;
+            }
+            if control.closed.load(Ordering::Acquire) {
+                return false;
+            }
+            tokio::select! {
+                biased;
+                () = control.notify.notified() => {}
+                bytes = data.recv(), if data_open => match bytes {
+                    Some(bytes) => break Frame::Binary(bytes.into()),
                     // The actor let go; the reader sends the close frame.
-                    data_open = false;
-                    continue;
-                }
-            },
+                    None => data_open = false,
+                },
+            }
         };
         let closing = matches!(frame, Frame::Close(_));
         match tokio::time::timeout(stall, sink.send(frame)).await {

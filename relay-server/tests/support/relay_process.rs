@@ -1,7 +1,8 @@
 //! The `lifeos-relay` binary in its own process, on a fresh database, for
 //! measurements that must see the relay apart from the client (CPU time,
 //! resident memory): the load benchmarks (`benches/relay.rs`) and the
-//! export's memory test (`tests/export_memory.rs`) include this file.
+//! memory tests (`tests/export_memory.rs`, `tests/sign_in_memory.rs`,
+//! `tests/idle_memory.rs`) include this file.
 
 #![allow(dead_code)] // Each includer uses a part.
 
