@@ -24,6 +24,9 @@ pub struct Device {
     conn: ClientConnection,
     /// The sync engine and the device's documents.
     pub client: Client<HashMap<DocumentId, AutoCommit>>,
+    /// When the last document message arrived (before the device applied
+    /// it): what the server took, apart from the device's own work.
+    pub last_message_at: Option<std::time::Instant>,
 }
 
 impl Device {
@@ -77,7 +80,12 @@ impl Device {
             }
         };
         let out = client.connected(server);
-        let mut device = Device { ws, conn, client };
+        let mut device = Device {
+            ws,
+            conn,
+            client,
+            last_message_at: None,
+        };
         device.send(out).await;
         Ok(device)
     }
@@ -106,12 +114,14 @@ impl Device {
         let Frame::Binary(bytes) = frame else {
             return true;
         };
+        let arrived = std::time::Instant::now();
         let Ok(events) = self.conn.receive(&bytes) else {
             return false;
         };
         for event in events {
             match event {
                 Event::Document(m) => {
+                    self.last_message_at = Some(arrived);
                     if let Ok(out) = self.client.receive(&m) {
                         self.send(out).await;
                     }

@@ -417,7 +417,44 @@ pub async fn cold_sync(
         .map(|d| d.save().len())
         .unwrap_or(0);
     writer.close().await;
+    // Another user keeps writing meanwhile, a change at a time, each
+    // acknowledged before the next: whether one device's cold sync holds
+    // up everybody else's changes.
+    let bystander_url = server.url(server.user("bystander").await.as_deref());
+    let mut bystander = Device::connect(&bystander_url, "bystander")
+        .await
+        .expect("connect");
+    let bystander_doc = DocumentId::generate();
+    bystander.create(bystander_doc).await;
+    assert!(
+        bystander
+            .until(|d| d.client.unconfirmed_changes() == 0)
+            .await
+    );
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let bystanding = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                n += 1;
+                let t = Instant::now();
+                bystander.edit(bystander_doc, "n", n).await;
+                if !bystander
+                    .until(|d| d.client.unconfirmed_changes() == 0)
+                    .await
+                {
+                    break;
+                }
+                latencies.push(t.elapsed());
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            latencies
+        })
+    };
     let mut latencies = Vec::new();
+    let mut server_side = Vec::new();
     let mut cpu = 0.0;
     let own_before = cpu_seconds_of("self");
     for s in 0..samples {
@@ -438,19 +475,34 @@ pub async fn cold_sync(
             .await;
         let took = t.elapsed();
         cpu += server.cpu_seconds() - cpu_before;
+        let answered = d.last_message_at.map(|at| at - t);
         d.close().await;
         if complete {
             latencies.push(took);
+            server_side.extend(answered);
         }
     }
     let own_cpu = cpu_seconds_of("self") - own_before;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut others = bystanding.await.expect("bystander task");
+    let others = match percentiles(&mut others) {
+        Some([_, _, p99]) => format!(
+            "p99 {p99:.1} / max {:.0} ms",
+            others.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+        ),
+        None => "–".into(),
+    };
     let done = latencies.len();
+    let answered = match percentiles(&mut server_side) {
+        Some([p50, p95, _]) => format!("p50 {p50:.0} / p95 {p95:.0} ms"),
+        None => "–".into(),
+    };
     Measured {
         scenario: format!("(d) cold sync: a {changes}-change document to a new device"),
         server: label(server),
         latency: percentiles(&mut latencies),
         detail: format!(
-            "connect → the device has every change; {done} of {samples} syncs, each after {:.0} s idle; {:.1} MB saved; server CPU {:.0} ms per sync",
+            "connect → the device has every change; {done} of {samples} syncs, each after {:.0} s idle; {:.1} MB saved; server side (connect → the last message arrives, before the device applies it) {answered}; another user's changes acknowledged meanwhile in {others}; server CPU {:.0} ms per sync",
             rest.as_secs_f64(),
             saved as f64 / 1e6,
             cpu * 1000.0 / done.max(1) as f64

@@ -167,17 +167,24 @@ impl<A: Authorize> Hub<A> {
         document: DocumentId,
         stored: Option<&[u8]>,
     ) -> Result<Vec<HubOutput>, LoadError> {
+        let parsed = stored.map(|bytes| parse(document, bytes)).transpose();
+        self.loaded_document(document, parsed)
+    }
+
+    /// [`Hub::loaded`] with the stored document already parsed (by
+    /// [`parse`], which takes a while for a long history and can run on
+    /// another thread while the hub serves other documents). A parse error
+    /// drops the messages waiting for the document and is returned.
+    pub fn loaded_document(
+        &mut self,
+        document: DocumentId,
+        stored: Result<Option<AutoCommit>, LoadError>,
+    ) -> Result<Vec<HubOutput>, LoadError> {
         let Some(Slot::Loading { queue, create }) = self.docs.remove(&document) else {
             return Ok(Vec::new());
         };
-        let (doc, created_by) = match stored {
-            Some(bytes) => {
-                let doc = AutoCommit::load(bytes).map_err(|e| LoadError::Corrupt {
-                    document,
-                    reason: e.to_string(),
-                })?;
-                (doc, None)
-            }
+        let (doc, created_by) = match stored? {
+            Some(doc) => (doc, None),
             None => match queue
                 .iter()
                 .find(|(_, m)| matches!(m, Message::Sync { .. }))
@@ -379,6 +386,14 @@ impl<A: Authorize> Hub<A> {
             _ => Vec::new(),
         }
     }
+}
+
+/// Reads a stored document (what storage gave for a [`HubOutput::Load`]).
+pub fn parse(document: DocumentId, bytes: &[u8]) -> Result<AutoCommit, LoadError> {
+    AutoCommit::load(bytes).map_err(|e| LoadError::Corrupt {
+        document,
+        reason: e.to_string(),
+    })
 }
 
 fn wrap(

@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use lifeos_core::DocumentId;
 use lifeos_core::sync::{
-    Access, Authorize, Durability, Hub, HubOutput, Message, PeerId, PersistRequest, encode,
+    Access, Authorize, Durability, Hub, HubOutput, LoadError, Message, PeerId, PersistRequest,
+    encode, hub,
 };
 use std::sync::Arc;
 
@@ -21,6 +22,16 @@ use crate::storage::{
     Appended, DocumentStore, Notice, Storage, StorageError, Store, StoredDocument,
 };
 
+/// A document read from storage and parsed.
+pub(crate) struct LoadedDocument {
+    /// `Ok(None)`: storage has no such document.
+    doc: Result<Option<automerge::AutoCommit>, LoadError>,
+    /// How many changes were in the log after the snapshot.
+    logged: usize,
+    /// The log position read.
+    last_seq: i64,
+}
+
 /// Results of the actor's own background tasks.
 pub(crate) enum Internal {
     OwnerResolved {
@@ -29,7 +40,7 @@ pub(crate) enum Internal {
     },
     Loaded {
         document: DocumentId,
-        result: Result<Option<StoredDocument>, StorageError>,
+        result: Result<Box<LoadedDocument>, StorageError>,
     },
     Persisted {
         document: DocumentId,
@@ -662,7 +673,25 @@ impl Actor {
     fn load(&mut self, document: DocumentId) {
         let store = self.store.clone();
         self.spawn(async move {
-            let result = store.load_document(document).await;
+            let result = match store.load_document(document).await {
+                // Parsing takes a while for a long history (0.2 s for
+                // 100,000 changes): on a blocking thread, not on the actor,
+                // which serves every other document meanwhile.
+                Ok(stored) => tokio::task::spawn_blocking(move || {
+                    Box::new(LoadedDocument {
+                        logged: stored.as_ref().map_or(0, |s| s.changes.len()),
+                        last_seq: stored.as_ref().map_or(0, |s| s.last_seq),
+                        doc: stored
+                            .as_ref()
+                            .and_then(StoredDocument::bytes)
+                            .map(|bytes| hub::parse(document, &bytes))
+                            .transpose(),
+                    })
+                })
+                .await
+                .map_err(|e| StorageError::Other(format!("parsing document {document}: {e}"))),
+                Err(e) => Err(e),
+            };
             Internal::Loaded { document, result }
         });
     }
@@ -743,14 +772,17 @@ impl Actor {
                 }
             }
             Internal::Loaded { document, result } => match result {
-                Ok(stored) => {
+                Ok(loaded) => {
+                    let LoadedDocument {
+                        doc,
+                        logged,
+                        last_seq,
+                    } = *loaded;
                     self.load_failures.remove(&document);
-                    let logged = stored.as_ref().map_or(0, |s| s.changes.len());
-                    let bytes = stored.as_ref().and_then(StoredDocument::bytes);
-                    match self.hub.loaded(document, bytes.as_deref()) {
+                    match self.hub.loaded_document(document, doc) {
                         Ok(outputs) => {
                             if self.notices.is_some() && self.hub.is_ready(&document) {
-                                let last = stored.as_ref().map_or(0, |s| s.last_seq);
+                                let last = last_seq;
                                 let position = self.positions.entry(document).or_default();
                                 position.known = last;
                                 position.heard = position.heard.max(last);
