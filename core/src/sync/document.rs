@@ -105,6 +105,14 @@ pub enum SyncError {
     NotForThisDocument(&'static str),
 }
 
+/// One run of `generate_sync_message` in a flush: the state it started
+/// from, the state it left, and the message's heads and bytes.
+struct Generated {
+    before: sync::State,
+    after: sync::State,
+    message: Option<(Vec<ChangeHash>, Vec<u8>)>,
+}
+
 struct Peer {
     state: sync::State,
     status: PeerStatus,
@@ -374,6 +382,12 @@ impl DocSync {
         let heads = doc.get_heads();
         let is_new = heads.is_empty();
         let anyone_has = self.peers.values().any(|p| p.status == PeerStatus::Has);
+        // Peers in the same sync state get the same message and end in the
+        // same state: `generate_sync_message` is a function of the document
+        // and the state. So it runs once per distinct state. In a busy
+        // document most peers are in step, and one change then costs a few
+        // generations instead of one per peer (each walks the change graph).
+        let mut generated: Vec<Generated> = Vec::new();
         for to in targets {
             let Some(peer) = self.peers.get_mut(&to) else {
                 continue;
@@ -384,11 +398,30 @@ impl DocSync {
                 // to their changes waited for the commit. Make sure it goes out.
                 peer.state.last_sent_heads.clear();
             }
-            let Some(msg) = doc.sync().generate_sync_message(&mut peer.state) else {
+            let known = generated.iter().find(|g| g.before == peer.state);
+            let message = match known {
+                Some(g) => {
+                    peer.state.clone_from(&g.after);
+                    g.message.clone()
+                }
+                None => {
+                    let before = peer.state.clone();
+                    let message = doc
+                        .sync()
+                        .generate_sync_message(&mut peer.state)
+                        .map(|m| (m.heads.clone(), m.encode()));
+                    generated.push(Generated {
+                        before,
+                        after: peer.state.clone(),
+                        message: message.clone(),
+                    });
+                    message
+                }
+            };
+            let Some((announced, data)) = message else {
                 continue;
             };
-            peer.announced.clone_from(&msg.heads);
-            let data = msg.encode();
+            peer.announced = announced;
             // A peer that has nothing asks instead of announcing, so that the
             // other side can answer doc-unavailable (automerge-repo's rule).
             let ask = is_new

@@ -392,3 +392,73 @@ fn receiving_gives_exactly_what_automerge_gives() {
         assert!(fast_path_used > 0 || round > 0);
     }
 }
+
+#[test]
+fn a_flush_to_many_peers_sends_what_automerge_would_send_each() {
+    // Eight devices, some in step and some behind (their messages not yet
+    // delivered), so that the relay's flush meets repeated and distinct
+    // sync states; each peer must get exactly the message and end in
+    // exactly the state that generating for it alone gives.
+    let mut net = Net::new(8);
+    net.settle();
+    let mut shared_rounds = 0;
+    for round in 0..6 {
+        for d in 0..8 {
+            if (d + round) % 3 == 0 {
+                net.edit(d, &format!("k{d}"), round as i64);
+            }
+        }
+        // Deliver part of the traffic, so that states diverge.
+        for _ in 0..(round * 5) {
+            net.deliver_one();
+        }
+        // Storage confirms what it holds (the relay then answers some peers).
+        while net.commit_one() {}
+        let (doc, sync) = (&mut net.relay.0, &mut net.relay.1);
+        let everyone: Vec<PeerId> = sync.peers.keys().cloned().collect();
+        let mut expected = Vec::new();
+        for p in &everyone {
+            let mut peer = sync.peers[p].state.clone();
+            if sync.peers[p].announced != doc.get_heads() {
+                peer.last_sent_heads.clear();
+            }
+            let message = doc
+                .sync()
+                .generate_sync_message(&mut peer)
+                .map(|m| m.encode());
+            expected.push((p.clone(), message, peer));
+        }
+        let states: BTreeSet<Vec<u8>> = everyone
+            .iter()
+            .map(|p| format!("{:?}", sync.peers[p].state).into_bytes())
+            .collect();
+        assert!(!sync.has_uncommitted());
+        let out = sync.flush(doc, everyone.clone());
+        let sent: Vec<(PeerId, Vec<u8>)> = out
+            .iter()
+            .filter_map(|o| match o {
+                Output::Send {
+                    to,
+                    message: Message::Sync { data, .. } | Message::Request { data, .. },
+                } => Some((to.clone(), data.clone())),
+                _ => None,
+            })
+            .collect();
+        for (p, message, state) in &expected {
+            let got = sent.iter().find(|(to, _)| to == p).map(|(_, d)| d.clone());
+            assert_eq!(&got, message, "round {round}: the message to {p}");
+            assert_eq!(&sync.peers[p].state, state, "round {round}: {p}'s state");
+        }
+        shared_rounds += usize::from(states.len() < everyone.len());
+        net.route(&peer("relay"), out);
+        net.settle();
+    }
+    assert!(
+        shared_rounds >= 3,
+        "peers shared a state in {shared_rounds} rounds"
+    );
+    let heads = net.relay.0.get_heads();
+    for (_, doc, _) in &mut net.devices {
+        assert_eq!(doc.get_heads(), heads);
+    }
+}
