@@ -733,22 +733,23 @@ impl DocumentStore for SqliteStore {
                 )
                 .map_err(storage_error)?;
             }
-            let row: Option<(String, Option<Vec<u8>>, i64, i64)> = tx
+            // Not the snapshot itself: only its presence matters here.
+            let row: Option<(String, bool, i64, i64)> = tx
                 .query_row(
-                    "SELECT owner_id, snapshot, snapshot_seq, last_seq FROM documents WHERE id = ?1",
+                    "SELECT owner_id, snapshot IS NOT NULL, snapshot_seq, last_seq FROM documents WHERE id = ?1",
                     [&key],
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
                 )
                 .optional()
                 .map_err(storage_error)?;
-            let Some((owner, snapshot, snapshot_seq, mut last_seq)) = row else {
+            let Some((owner, has_snapshot, snapshot_seq, mut last_seq)) = row else {
                 return Err(StorageError::Other(format!("document {id} does not exist and has no creator")));
             };
             let previous_seq = last_seq;
             if creator.is_some_and(|c| c.to_string() != owner) {
                 return Err(StorageError::NotOwner);
             }
-            let created = snapshot.is_none() && last_seq == 0;
+            let created = !has_snapshot && last_seq == 0;
             let mut inserted = 0;
             {
                 let mut insert = tx
