@@ -37,7 +37,7 @@ cargo build -p lifeos-client-wasm --target wasm32-unknown-unknown --profile wasm
 rm -rf "$STAGE"
 mkdir -p "$STAGE"
 wasm-bindgen --target web --no-typescript --out-dir "$STAGE" --out-name lifeos \
-  target/wasm32-unknown-unknown/wasm-release/lifeos_client_wasm.wasm
+  "${CARGO_TARGET_DIR:-target}"/wasm32-unknown-unknown/wasm-release/lifeos_client_wasm.wasm
 
 say "optimising with wasm-opt -Oz"
 "$WASM_OPT" -Oz --strip-debug --strip-producers \

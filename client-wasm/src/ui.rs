@@ -16,6 +16,74 @@ pub const WEEK: [Weekday; 7] = [
     Weekday::Sun,
 ];
 
+/// What the user is typing into fields that show stored data, until each
+/// field saves it (its `change` event). yew sets a field's value on every
+/// render in which the page's value differs from the rendered one, so a
+/// field rendered from the document alone lost what was being typed
+/// whenever something else re-rendered the screen (a change arriving from
+/// another device, the sync status changing). With drafts, a field renders
+/// what is typed until it is saved. One per component, any number of fields.
+#[derive(Clone)]
+pub struct Drafts(UseReducerHandle<DraftMap>);
+
+/// The drafts of one component, by field.
+#[derive(Default, PartialEq)]
+pub struct DraftMap(std::collections::BTreeMap<String, String>);
+
+/// A draft typed, or a field saved.
+pub enum DraftAction {
+    Typed(String, String),
+    Saved(String),
+}
+
+impl Reducible for DraftMap {
+    type Action = DraftAction;
+
+    fn reduce(self: std::rc::Rc<Self>, action: DraftAction) -> std::rc::Rc<Self> {
+        let mut drafts = self.0.clone();
+        match action {
+            DraftAction::Typed(field, text) => {
+                drafts.insert(field, text);
+            }
+            DraftAction::Saved(field) => {
+                drafts.remove(&field);
+            }
+        }
+        std::rc::Rc::new(DraftMap(drafts))
+    }
+}
+
+impl Drafts {
+    /// What field `field` shows: its draft while there is one, else `stored`.
+    pub fn show(&self, field: &str, stored: String) -> String {
+        self.0.0.get(field).cloned().unwrap_or(stored)
+    }
+
+    /// Keeps what is typed into `field` (its `oninput`; an input or a textarea).
+    pub fn oninput(&self, field: &str) -> Callback<InputEvent> {
+        let drafts = self.0.clone();
+        let field = field.to_string();
+        Callback::from(move |e: InputEvent| {
+            let text = match e.target_dyn_into::<HtmlTextAreaElement>() {
+                Some(area) => area.value(),
+                None => input_value(&e),
+            };
+            drafts.dispatch(DraftAction::Typed(field.clone(), text));
+        })
+    }
+
+    /// `field` was saved (or given up): it shows the stored value again.
+    pub fn saved(&self, field: &str) {
+        self.0.dispatch(DraftAction::Saved(field.to_string()));
+    }
+}
+
+/// The drafts of a component's fields (see [`Drafts`]).
+#[hook]
+pub fn use_drafts() -> Drafts {
+    Drafts(use_reducer(DraftMap::default))
+}
+
 /// The value of the input an event came from.
 pub fn input_value(e: &Event) -> String {
     e.target_unchecked_into::<HtmlInputElement>().value()

@@ -145,6 +145,17 @@ test('two browsers of one user: live changes, offline edits, concurrent edits of
       throw new Error(`browser ${name} did not converge: ${e.message}`);
     }
   }
+
+  // Notes being typed on A survive a change from B arriving meanwhile, which
+  // re-renders A's editor (yew puts a field's rendered value back over the
+  // page's unless the field keeps what is typed), and are saved on blur.
+  await a.page.locator('#t-notes').fill('Typed on A while B renames');
+  await b.page.locator('#t-title').fill('Renamed on B');
+  await b.page.locator('#t-title').blur();
+  await a.page.locator('aside[aria-label="Task: Renamed on B"]').waitFor({ timeout: 10000 });
+  assert.equal(await a.page.locator('#t-notes').inputValue(), 'Typed on A while B renames');
+  await a.page.locator('#t-notes').blur();
+  await b.page.waitForFunction(() => document.querySelector('#t-notes')?.value === 'Typed on A while B renames', null, { timeout: 10000 });
   assert.deepEqual(a.errors.filter((e) => !/net::|Failed to fetch|WebSocket/.test(e)), []);
   await a.context.close();
   await b.context.close();

@@ -404,6 +404,7 @@ struct BudgetProps {
 #[function_component]
 fn Budgets(props: &BudgetProps) -> Html {
     let ctx = use_context::<Ctx>().expect("ctx");
+    let drafts = crate::ui::use_drafts();
     let month = props.month;
     let default_currency = ctx
         .rt
@@ -414,6 +415,8 @@ fn Budgets(props: &BudgetProps) -> Html {
         let over = props.report.lines.iter().any(|l| l.category == Some(id) && l.over_budget);
         let ctx = ctx.clone();
         let currency = budget.map(|b| b.currency).or(default_currency).unwrap_or_else(|| Currency::from_code("EUR").expect("EUR"));
+        let field = format!("b-{id}");
+        let saved = { let drafts = drafts.clone(); let field = field.clone(); move || drafts.saved(&field) };
         let onchange = Callback::from(move |e: Event| {
             let v = input_value(&e);
             let amount = if v.trim().is_empty() {
@@ -425,15 +428,17 @@ fn Budgets(props: &BudgetProps) -> Html {
                     Err(err) => return ctx.toast.emit(crate::ui::explain(&err)),
                 }
             };
-            ctx.act(|d| d.set_budget(now(), id, month, amount));
+            if ctx.act(|d| d.set_budget(now(), id, month, amount)).is_some() {
+                saved();
+            }
         });
-        let field = format!("b-{id}");
         html! {
             <li class="row">
                 <label for={field.clone()}>{ &c.name }</label>
                 <span>
-                    <input id={field} class="budget" inputmode="decimal" placeholder="No budget"
-                        value={budget.map(|b| b.decimal()).unwrap_or_default()} onchange={onchange} />
+                    <input id={field.clone()} class="budget" inputmode="decimal" placeholder="No budget"
+                        value={drafts.show(&field, budget.map(|b| b.decimal()).unwrap_or_default())}
+                        oninput={drafts.oninput(&field)} onchange={onchange} />
                     { format!(" {}", currency.code()) }
                 </span>
                 if over { <span class="over">{ "over" }</span> }

@@ -348,26 +348,35 @@ fn SignIns() -> Html {
 #[function_component]
 fn Preferences() -> Html {
     let ctx = use_context::<Ctx>().expect("ctx");
+    let drafts = crate::ui::use_drafts();
     let Some(Ok(settings)) = ctx.rt.read(|d| d.map(|d| d.settings())) else {
         return html! {};
     };
+    // Saves a patch; true when it was applied.
     let patch = {
         let ctx = ctx.clone();
         move |p: SettingsPatch| {
-            if ctx.act(|d| d.update_settings(now(), p)).is_some() {
+            let saved = ctx.act(|d| d.update_settings(now(), p)).is_some();
+            if saved {
                 ctx.toast.emit("Saved.".into());
             }
+            saved
         }
     };
     let on_currency = {
         let patch = patch.clone();
         let ctx = ctx.clone();
+        let drafts = drafts.clone();
         Callback::from(move |e: Event| {
             match Currency::from_code(input_value(&e).trim().to_uppercase().as_str()) {
-                Ok(c) => patch(SettingsPatch {
-                    currency: Some(c),
-                    ..SettingsPatch::default()
-                }),
+                Ok(c) => {
+                    if patch(SettingsPatch {
+                        currency: Some(c),
+                        ..SettingsPatch::default()
+                    }) {
+                        drafts.saved("currency");
+                    }
+                }
                 Err(err) => ctx.toast.emit(crate::ui::explain(&err)),
             }
         })
@@ -385,12 +394,17 @@ fn Preferences() -> Html {
     };
     let on_horizon = {
         let ctx = ctx.clone();
+        let drafts = drafts.clone();
         Callback::from(
             move |e: Event| match input_value(&e).trim().parse::<u32>() {
-                Ok(n) => patch(SettingsPatch {
-                    urgent_within_days: Some(n),
-                    ..SettingsPatch::default()
-                }),
+                Ok(n) => {
+                    if patch(SettingsPatch {
+                        urgent_within_days: Some(n),
+                        ..SettingsPatch::default()
+                    }) {
+                        drafts.saved("horizon");
+                    }
+                }
                 Err(_) => ctx
                     .toast
                     .emit("Urgent within: enter a number of days, 0 to 365.".into()),
@@ -403,8 +417,8 @@ fn Preferences() -> Html {
             <div class="fields">
                 <div>
                     <label for="p-currency">{ "Default currency" }</label>
-                    <input id="p-currency" maxlength="3" value={settings.currency.map(|c| c.code().to_string()).unwrap_or_default()}
-                        placeholder="EUR" onchange={on_currency} />
+                    <input id="p-currency" maxlength="3" value={drafts.show("currency", settings.currency.map(|c| c.code().to_string()).unwrap_or_default())}
+                        oninput={drafts.oninput("currency")} placeholder="EUR" onchange={on_currency} />
                 </div>
                 <div>
                     <label for="p-week">{ "Week starts on" }</label>
@@ -414,7 +428,8 @@ fn Preferences() -> Html {
                 </div>
                 <div>
                     <label for="p-horizon">{ "Urgent when due within (days)" }</label>
-                    <input id="p-horizon" type="number" min="0" max="365" value={settings.urgent_within_days.to_string()} onchange={on_horizon} />
+                    <input id="p-horizon" type="number" min="0" max="365" value={drafts.show("horizon", settings.urgent_within_days.to_string())}
+                        oninput={drafts.oninput("horizon")} onchange={on_horizon} />
                 </div>
             </div>
         </section>

@@ -253,28 +253,34 @@ fn TaskDetail(props: &DetailProps) -> Html {
     let id = t.id;
     let new_item = use_state(String::new);
     let new_project = use_state(String::new);
+    let drafts = crate::ui::use_drafts();
+    // Saves a patch; true when it was applied.
     let patch = {
         let ctx = ctx.clone();
-        move |p: TaskPatch| {
-            ctx.act(|d| d.update_task(now(), id, p));
-        }
+        move |p: TaskPatch| ctx.act(|d| d.update_task(now(), id, p)).is_some()
     };
     let on_title = {
         let patch = patch.clone();
+        let drafts = drafts.clone();
         Callback::from(move |e: Event| {
-            patch(TaskPatch {
+            if patch(TaskPatch {
                 title: Some(input_value(&e)),
                 ..TaskPatch::default()
-            })
+            }) {
+                drafts.saved("title");
+            }
         })
     };
     let on_notes = {
         let patch = patch.clone();
+        let drafts = drafts.clone();
         Callback::from(move |e: Event| {
-            patch(TaskPatch {
+            if patch(TaskPatch {
                 notes: Some(textarea_value(&e)),
                 ..TaskPatch::default()
-            })
+            }) {
+                drafts.saved("notes");
+            }
         })
     };
     let on_status = {
@@ -356,6 +362,7 @@ fn TaskDetail(props: &DetailProps) -> Html {
     };
     let on_contexts = {
         let ctx = ctx.clone();
+        let drafts = drafts.clone();
         let current = t.contexts.clone();
         Callback::from(move |e: Event| {
             let wanted: Vec<String> = input_value(&e)
@@ -376,7 +383,9 @@ fn TaskDetail(props: &DetailProps) -> Html {
                     .collect(),
                 ..TaskPatch::default()
             };
-            ctx.act(|d| d.update_task(now(), id, patch));
+            if ctx.act(|d| d.update_task(now(), id, patch)).is_some() {
+                drafts.saved("contexts");
+            }
         })
     };
     let flag = |which: &'static str| {
@@ -500,7 +509,8 @@ fn TaskDetail(props: &DetailProps) -> Html {
                 <button class="link" onclick={close} aria-label="Close the task editor">{ "✕" }</button>
             </div>
             <label for="t-title">{ "Title" }</label>
-            <input id="t-title" value={t.title.clone()} onchange={on_title} maxlength="500" />
+            <input id="t-title" value={drafts.show("title", t.title.clone())} oninput={drafts.oninput("title")}
+                onchange={on_title} maxlength="500" />
             <div class="fields">
                 <div>
                     <label for="t-status">{ "List" }</label>
@@ -542,8 +552,8 @@ fn TaskDetail(props: &DetailProps) -> Html {
                 </div>
                 <div>
                     <label for="t-contexts">{ "Contexts" }</label>
-                    <input id="t-contexts" value={t.contexts.iter().map(|c| format!("@{c}")).collect::<Vec<_>>().join(" ")}
-                        onchange={on_contexts} placeholder="@phone @home" />
+                    <input id="t-contexts" value={drafts.show("contexts", t.contexts.iter().map(|c| format!("@{c}")).collect::<Vec<_>>().join(" "))}
+                        oninput={drafts.oninput("contexts")} onchange={on_contexts} placeholder="@phone @home" />
                 </div>
             </div>
             <fieldset class="flags">
@@ -558,7 +568,8 @@ fn TaskDetail(props: &DetailProps) -> Html {
                 <button type="submit" class="secondary">{ "Create and assign" }</button>
             </form>
             <label for="t-notes">{ "Notes" }</label>
-            <textarea id="t-notes" rows="4" value={t.notes.clone()} onchange={on_notes} maxlength="20000" />
+            <textarea id="t-notes" rows="4" value={drafts.show("notes", t.notes.clone())} oninput={drafts.oninput("notes")}
+                onchange={on_notes} maxlength="20000" />
             <h3>{ "Checklist" }</h3>
             <ul class="plain checklist">
                 { for t.checklist.iter().map(|item| {
