@@ -238,8 +238,7 @@ async fn another_accounts_ids_answer_like_missing_ones(backend: Backend) {
             },
         )
         .unwrap();
-    let mut device = Device::new("owner-laptop");
-    device.connect(&app.sync_url(&owner_token)).await.unwrap();
+    let mut device = Device::online("owner-laptop", &app.sync_url(&owner_token)).await;
     device.upload(&mut data).await;
     let (status, task) = call(
         &app,
@@ -520,8 +519,7 @@ async fn no_protocol_message_reaches_another_accounts_documents(backend: Backend
     let mallory_token = mallory["access_token"].as_str().unwrap().to_string();
 
     // The owner's tablet writes a document and goes offline: it leaves memory.
-    let mut tablet = Device::new("owner-tablet");
-    tablet.connect(&app.sync_url(&owner_token)).await.unwrap();
+    let mut tablet = Device::online("owner-tablet", &app.sync_url(&owner_token)).await;
     let stored = tablet.create("secret", "the owner's, stored").await;
     tablet
         .run_until("stored", WAIT, Device::all_confirmed)
@@ -529,14 +527,12 @@ async fn no_protocol_message_reaches_another_accounts_documents(backend: Backend
     let stored_heads = tablet.heads(stored);
     tablet.disconnect();
     // The laptop and phone sync another one, which stays in memory.
-    let mut laptop = Device::new("owner-laptop");
-    laptop.connect(&app.sync_url(&owner_token)).await.unwrap();
+    let mut laptop = Device::online("owner-laptop", &app.sync_url(&owner_token)).await;
     let live = laptop.create("secret", "the owner's, live").await;
     laptop
         .run_until("stored", WAIT, Device::all_confirmed)
         .await;
-    let mut phone = Device::new("owner-phone");
-    phone.connect(&app.sync_url(&owner_token)).await.unwrap();
+    let mut phone = Device::online("owner-phone", &app.sync_url(&owner_token)).await;
     phone.want(live).await;
     phone
         .run_until("the phone has it", WAIT, |d| {
@@ -589,11 +585,7 @@ async fn no_protocol_message_reaches_another_accounts_documents(backend: Backend
     for label in labels {
         let mut answers = Vec::new();
         for (name, target) in targets {
-            let mut intruder = Device::new("mallory");
-            intruder
-                .connect(&app.sync_url(&mallory_token))
-                .await
-                .unwrap();
+            let mut intruder = Device::online("mallory", &app.sync_url(&mallory_token)).await;
             let message = every_message(target, intruder.peer(), &relay, &victim, &victim_storage)
                 .into_iter()
                 .find(|(l, _)| *l == label)
@@ -655,8 +647,7 @@ async fn no_protocol_message_reaches_another_accounts_documents(backend: Backend
         laptop.get(live, "secret").as_deref(),
         Some("the owner's, live")
     );
-    let mut desktop = Device::new("owner-desktop");
-    desktop.connect(&app.sync_url(&owner_token)).await.unwrap();
+    let mut desktop = Device::online("owner-desktop", &app.sync_url(&owner_token)).await;
     desktop.want(stored).await;
     desktop
         .run_until("the stored document", WAIT, |d| {

@@ -49,6 +49,13 @@ impl Device {
         }
     }
 
+    /// A new device named `name`, connected to `url` with the handshake done.
+    pub async fn online(name: &str, url: &str) -> Device {
+        let mut device = Device::new(name);
+        device.connect(url).await.expect("connects");
+        device
+    }
+
     /// This device's peer id.
     pub fn peer(&self) -> &PeerId {
         &self.peer

@@ -131,14 +131,12 @@ async fn honest_devices_are_unaffected_by_fuzzing_neighbours(backend: Backend) {
     let attacker = app.register("attacker@example.com").await;
     let attacker_token = attacker["access_token"].as_str().unwrap().to_string();
 
-    let mut laptop = Device::new("laptop");
-    laptop.connect(&app.sync_url(&honest_token)).await.unwrap();
+    let mut laptop = Device::online("laptop", &app.sync_url(&honest_token)).await;
     let doc = laptop.create("start", "1").await;
     laptop
         .run_until("stored", WAIT, Device::all_confirmed)
         .await;
-    let mut phone = Device::new("phone");
-    phone.connect(&app.sync_url(&honest_token)).await.unwrap();
+    let mut phone = Device::online("phone", &app.sync_url(&honest_token)).await;
     phone.want(doc).await;
     phone
         .run_until("the phone has the document", WAIT, |d| {
@@ -203,8 +201,7 @@ async fn honest_devices_are_unaffected_by_fuzzing_neighbours(backend: Backend) {
         );
     }
     // A new device of the honest user reads the same from storage.
-    let mut tablet = Device::new("tablet");
-    tablet.connect(&app.sync_url(&honest_token)).await.unwrap();
+    let mut tablet = Device::online("tablet", &app.sync_url(&honest_token)).await;
     tablet.want(doc).await;
     tablet
         .run_until("the tablet gets the stored document", WAIT, |d| {

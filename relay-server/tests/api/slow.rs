@@ -18,14 +18,12 @@ async fn a_device_that_never_reads_is_closed_and_slows_nobody(backend: Backend) 
     let app = spawn_app_configured(backend, Features::default(), |c| c.send_queue = 32).await;
     let pair = app.register("reader@example.com").await;
     let token = pair["access_token"].as_str().unwrap().to_string();
-    let mut writer = Device::new("writer");
-    writer.connect(&app.sync_url(&token)).await.unwrap();
+    let mut writer = Device::online("writer", &app.sync_url(&token)).await;
     let doc = writer.create("start", "1").await;
     writer
         .run_until("stored", WAIT, Device::all_confirmed)
         .await;
-    let mut sleeper = Device::new("sleeper");
-    sleeper.connect(&app.sync_url(&token)).await.unwrap();
+    let mut sleeper = Device::online("sleeper", &app.sync_url(&token)).await;
     sleeper.want(doc).await;
     sleeper
         .run_until("the sleeper has the document", WAIT, |d| {

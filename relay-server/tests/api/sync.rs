@@ -17,12 +17,7 @@ fn token(pair: &serde_json::Value) -> String {
 }
 
 async fn connected(app: &TestApp, name: &str, token: &str) -> Device {
-    let mut device = Device::new(name);
-    device
-        .connect(&app.sync_url(token))
-        .await
-        .expect("connects");
-    device
+    Device::online(name, &app.sync_url(token)).await
 }
 
 /// Both devices handle frames until `done` holds for both.
