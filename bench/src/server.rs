@@ -51,9 +51,10 @@ impl Server {
             .env("LIFEOS_BIND", "127.0.0.1:0")
             .env("LIFEOS_DATA_DIR", dir.path())
             .env("LIFEOS_LOG_FORMAT", "json")
+            // Random per run: the relay refuses a secret written in the repository.
             .env(
                 "LIFEOS_JWT_SECRET",
-                "bench-secret-bench-secret-bench-secret",
+                random_secret(),
             )
             .env("LIFEOS_API_RATE_PER_IP", "1000000")
             .env("RUST_LOG", "warn,lifeos_relay=info")
@@ -213,4 +214,14 @@ pub fn cpu_seconds_of(pid: &str) -> f64 {
             .unwrap_or(0.0)
     };
     (ticks(11) + ticks(12)) / 100.0
+}
+
+/// 32 random bytes as hex, from the kernel (the load generator runs on Linux).
+fn random_secret() -> String {
+    use std::io::Read;
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .expect("/dev/urandom is readable");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -72,11 +72,9 @@ impl Credentials {
     /// Keys from `secret`, or from the secret kept in `data_dir` (generated on first start).
     pub fn new(secret: Option<&str>, data_dir: &Path) -> Result<Self, StartupError> {
         let secret = match secret {
-            Some(s) if s.len() >= 32 => s.as_bytes().to_vec(),
-            Some(_) => {
-                return Err(StartupError::Config(
-                    "LIFEOS_JWT_SECRET must be at least 32 characters".into(),
-                ));
+            Some(s) => {
+                crate::secrets::check("LIFEOS_JWT_SECRET", s).map_err(StartupError::Config)?;
+                s.as_bytes().to_vec()
             }
             None => load_or_create_secret(data_dir)?,
         };
@@ -277,11 +275,18 @@ mod tests {
     use super::*;
 
     fn creds() -> Credentials {
-        Credentials::new(
-            Some("0123456789abcdef0123456789abcdef"),
-            Path::new("/nonexistent"),
-        )
-        .unwrap()
+        Credentials::new(Some(SECRET.as_str()), Path::new("/nonexistent")).unwrap()
+    }
+
+    /// A random secret per run: a value written here would be a shipped,
+    /// public one, which the relay refuses (`crate::secrets`).
+    static SECRET: std::sync::LazyLock<String> = std::sync::LazyLock::new(random_secret);
+
+    fn random_secret() -> String {
+        random_bytes::<32>()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     #[test]
@@ -315,11 +320,7 @@ mod tests {
             None
         );
         // Another secret.
-        let other = Credentials::new(
-            Some("another-secret-another-secret-xx"),
-            Path::new("/nonexistent"),
-        )
-        .unwrap();
+        let other = Credentials::new(Some(&random_secret()), Path::new("/nonexistent")).unwrap();
         assert_eq!(other.verify(&token), None);
         // alg: none, with the same claims.
         let parts: Vec<&str> = token.split('.').collect();
@@ -334,7 +335,7 @@ mod tests {
                 exp: now + 60,
                 generation: 0,
             },
-            &EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef"),
+            &EncodingKey::from_secret(SECRET.as_bytes()),
         )
         .unwrap();
         assert_eq!(c.verify(&hs512), None);
@@ -387,6 +388,8 @@ mod tests {
         assert_eq!(a, b);
         assert!(a.len() >= 32);
         assert!(Credentials::new(Some("too short"), &dir).is_err());
+        let shipped = "change-me-to-48-random-characters-change-me-change-me";
+        assert!(Credentials::new(Some(shipped), &dir).is_err());
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

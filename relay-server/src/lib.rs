@@ -15,6 +15,7 @@ pub mod http;
 pub mod limits;
 pub mod mail;
 pub mod metrics;
+pub mod secrets;
 pub mod storage;
 pub mod sync;
 pub mod telemetry;
@@ -34,6 +35,7 @@ use crate::storage::{DocumentStore, Storage, Store};
 
 /// Opens and migrates the database, and assembles the state every handler shares.
 pub async fn build(config: Config, features: Features) -> Result<AppState, StartupError> {
+    config.check_secrets()?;
     let store = Store::open(&config.database()?).await?;
     store
         .migrate()

@@ -275,7 +275,7 @@ async fn forged_tokens_are_refused(backend: Backend) {
     let valid = sign(
         "HS256",
         json!({ "sub": id, "iat": now, "exp": now + 60 }),
-        TEST_JWT_SECRET,
+        &TEST_JWT_SECRET,
     );
     assert_eq!(
         app.get_with("/api/v1/me", &valid).await.status(),
@@ -285,7 +285,7 @@ async fn forged_tokens_are_refused(backend: Backend) {
     let expired = sign(
         "HS256",
         json!({ "sub": id, "iat": now - 3600, "exp": now - 60 }),
-        TEST_JWT_SECRET,
+        &TEST_JWT_SECRET,
     );
     let other_secret = sign(
         "HS256",
@@ -295,14 +295,14 @@ async fn forged_tokens_are_refused(backend: Backend) {
     let hs512 = sign(
         "HS512",
         json!({ "sub": id, "iat": now, "exp": now + 60 }),
-        TEST_JWT_SECRET,
+        &TEST_JWT_SECRET,
     );
     let payload = valid.split('.').nth(1).unwrap();
     let alg_none = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
     let stranger = sign(
         "HS256",
         json!({ "sub": "00000000-0000-4000-8000-000000000000", "iat": now, "exp": now + 60 }),
-        TEST_JWT_SECRET,
+        &TEST_JWT_SECRET,
     );
     for token in [
         expired,

@@ -130,7 +130,7 @@ fn bad_tokens(user: &str) -> Vec<(&'static str, Option<String>)> {
     let now = now_secs();
     let expired = sign(
         json!({ "sub": user, "iat": now - 3600, "exp": now - 60 }),
-        TEST_JWT_SECRET,
+        &TEST_JWT_SECRET,
     );
     let other_secret = sign(
         json!({ "sub": user, "iat": now, "exp": now + 600 }),
@@ -138,7 +138,7 @@ fn bad_tokens(user: &str) -> Vec<(&'static str, Option<String>)> {
     );
     let nobody = sign(
         json!({ "sub": "00000000-0000-4000-8000-000000000000", "iat": now, "exp": now + 600 }),
-        TEST_JWT_SECRET,
+        &TEST_JWT_SECRET,
     );
     vec![
         ("no", None),

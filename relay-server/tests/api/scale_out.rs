@@ -308,7 +308,7 @@ async fn rest_writes_on_one_relay_reach_devices_on_another() {
 async fn a_rest_write_on_a_lagging_relay_catches_up_once_and_succeeds() {
     let app = spawn_app_configured(Backend::Postgres, Default::default(), |c| {
         c.catch_up_secs = 3600;
-        c.metrics_token = Some("metrics-token-for-the-test".into());
+        c.metrics_token = Some(crate::helpers::random_secret());
     })
     .await;
     let pair = app.register("lagging@example.com").await;
