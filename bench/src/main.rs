@@ -85,6 +85,13 @@ fn options() -> Result<Options, String> {
             return Err(format!("unknown scenario {s:?}\n{USAGE}"));
         }
     }
+    // Each server runs in a directory of its own: relative paths given here
+    // (`target/release/lifeos-relay`) would name nothing there.
+    let absolute = |path: &PathBuf, what: &str| {
+        std::fs::canonicalize(path).map_err(|e| format!("{what} {}: {e}", path.display()))
+    };
+    o.relay = absolute(&o.relay, "--relay")?;
+    o.reference = absolute(&o.reference, "--reference")?;
     Ok(o)
 }
 

@@ -52,10 +52,7 @@ impl Server {
             .env("LIFEOS_DATA_DIR", dir.path())
             .env("LIFEOS_LOG_FORMAT", "json")
             // Random per run: the relay refuses a secret written in the repository.
-            .env(
-                "LIFEOS_JWT_SECRET",
-                random_secret(),
-            )
+            .env("LIFEOS_JWT_SECRET", random_secret())
             .env("LIFEOS_API_RATE_PER_IP", "1000000")
             .env("RUST_LOG", "warn,lifeos_relay=info")
             .envs(env.iter().copied())

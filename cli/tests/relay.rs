@@ -39,7 +39,12 @@ fn config(dir: &Path) -> Config {
         bind: "127.0.0.1:0".parse().unwrap(),
         database_url: Some(format!("sqlite://{}", dir.join("lifeos.db").display())),
         data_dir: dir.to_path_buf(),
-        jwt_secret: Some("cli-test-secret-cli-test-secret-cli".into()),
+        // Random per run: the relay refuses a secret written in the repository.
+        jwt_secret: Some(format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        )),
         signups_allowed: true,
         mail_outbox_dir: Some(dir.join("outbox")),
         smtp_url: None,
@@ -56,6 +61,7 @@ fn config(dir: &Path) -> Config {
         catch_up_secs: 5,
         metrics_token: None,
         trusted_proxies: Vec::new(),
+        behind_tls: false,
         audit_retention_days: 365,
         web_dir: dir.join("web"),
     }

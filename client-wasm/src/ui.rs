@@ -180,16 +180,58 @@ pub fn VirtualList(props: &VirtualListProps) -> Html {
     let visible = (height / row) as usize + 10;
     let last = (first + visible).min(props.len);
     let rows = (first..last).map(|i| {
-        let style = format!("top:{}px;height:{}px", i as u32 * row, row);
         html! {
-            <div class="vrow" role="listitem" style={style} aria-setsize={props.len.to_string()} aria-posinset={(i + 1).to_string()}>
+            <VirtualRow key={i} top={i as u32 * row} height={row} setsize={props.len} posinset={i + 1}>
                 { props.render.emit(i) }
-            </div>
+            </VirtualRow>
         }
     });
+    let list = use_node_ref();
+    let space = use_node_ref();
+    use_pixel_styles(&list, &[("height", height)]);
+    use_pixel_styles(&space, &[("height", total)]);
     html! {
-        <div class="vlist" style={format!("height:{height}px")} onscroll={onscroll} role="list" aria-label={props.label.clone()} tabindex="0">
-            <div class="vspace" style={format!("height:{total}px")}>{ for rows }</div>
+        <div class="vlist" ref={list} onscroll={onscroll} role="list" aria-label={props.label.clone()} tabindex="0">
+            <div class="vspace" ref={space}>{ for rows }</div>
         </div>
     }
+}
+
+/// Props of [`VirtualRow`].
+#[derive(Properties, PartialEq)]
+struct VirtualRowProps {
+    top: u32,
+    height: u32,
+    setsize: usize,
+    posinset: usize,
+    children: Html,
+}
+
+/// One positioned row of a [`VirtualList`].
+#[function_component]
+fn VirtualRow(props: &VirtualRowProps) -> Html {
+    let node = use_node_ref();
+    use_pixel_styles(&node, &[("top", props.top), ("height", props.height)]);
+    html! {
+        <div class="vrow" ref={node} role="listitem" aria-setsize={props.setsize.to_string()} aria-posinset={props.posinset.to_string()}>
+            { props.children.clone() }
+        </div>
+    }
+}
+
+/// Sets CSS lengths in pixels on `node` through the CSSOM after each render
+/// that changes them. Not a `style` attribute: the relay's
+/// Content-Security-Policy (`style-src 'self'`) refuses inline style
+/// attributes, and setting properties through the CSSOM is not one.
+#[hook]
+fn use_pixel_styles(node: &NodeRef, styles: &[(&'static str, u32)]) {
+    let node = node.clone();
+    use_effect_with(styles.to_vec(), move |styles| {
+        if let Some(el) = node.cast::<web_sys::HtmlElement>() {
+            let style = el.style();
+            for (name, px) in styles {
+                let _ = style.set_property(name, &format!("{px}px"));
+            }
+        }
+    });
 }

@@ -72,14 +72,26 @@ export async function launch() {
   });
 }
 
-// A browser context (one "device") with its console errors collected.
+// A browser context (one "device") with its console errors collected, and
+// every Content-Security-Policy violation its pages report
+// (`await cspViolations()`: what was blocked, by which directive).
 export async function device(browser, baseURL, viewport = { width: 1280, height: 860 }) {
   const context = await browser.newContext({ baseURL, viewport });
+  // Collected here rather than in the page, so reloads lose none.
+  const violations = [];
+  await context.exposeBinding('__lifeosCspViolation', (_source, v) => { violations.push(v); });
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__lifeosCspViolation(`${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} (${e.sourceFile}:${e.lineNumber})`);
+    });
+  });
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  return { context, page, errors };
+  // Reports are events: give the last ones a moment to arrive.
+  const cspViolations = async () => { await page.waitForTimeout(100); return [...violations]; };
+  return { context, page, errors, cspViolations };
 }
 
 // Opens the app and waits until it has rendered from local storage.

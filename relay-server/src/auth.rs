@@ -39,6 +39,10 @@ struct Claims {
     /// The user's session generation when it was issued.
     #[serde(default)]
     generation: i64,
+    /// The session (login) it was issued to; absent in tokens issued
+    /// before sessions were listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
 }
 
 /// What a valid access token says.
@@ -51,6 +55,10 @@ pub struct AccessClaims {
     pub generation: i64,
     /// When it expires, seconds since the epoch.
     pub expires_at: i64,
+    /// The session it belongs to: void once that session ended (signed
+    /// out, or ended from another device). `None` only in tokens issued
+    /// before sessions were listed.
+    pub session: Option<Uuid>,
 }
 
 /// Hashing and token keys, shared by every request.
@@ -140,11 +148,13 @@ impl Credentials {
         ok && hash.is_some()
     }
 
-    /// A new access token for `user` in session generation `generation`, at `now_secs`.
+    /// A new access token for `user`'s session `session` in session
+    /// generation `generation`, at `now_secs`.
     pub fn access_token(
         &self,
         user: Uuid,
         generation: i64,
+        session: Uuid,
         now_secs: i64,
     ) -> Result<String, String> {
         let claims = Claims {
@@ -152,6 +162,7 @@ impl Credentials {
             iat: now_secs,
             exp: now_secs + ACCESS_TOKEN_SECONDS,
             generation,
+            sid: Some(session.to_string()),
         };
         jsonwebtoken::encode(
             &Header::new(jsonwebtoken::Algorithm::HS256),
@@ -165,10 +176,15 @@ impl Credentials {
     /// checks the account (exists, enabled, same session generation).
     pub fn verify(&self, token: &str) -> Option<AccessClaims> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
+        let session = match data.claims.sid {
+            Some(sid) => Some(sid.parse().ok()?),
+            None => None,
+        };
         Some(AccessClaims {
             user: data.claims.sub.parse().ok()?,
             generation: data.claims.generation,
             expires_at: data.claims.exp,
+            session,
         })
     }
 }
@@ -186,7 +202,13 @@ pub fn new_refresh_token() -> (String, [u8; 32]) {
 /// A new password-reset token (192 random bits, 48 hex digits: short enough
 /// for its own line in a mail) and the hash that is stored.
 pub fn new_reset_token() -> (String, [u8; 32]) {
-    let token: String = random_bytes::<24>()
+    new_token::<24>()
+}
+
+/// A new single-use token of `N` random bytes (hex) and the hash that is
+/// stored: password resets (24 bytes), a login's second step (32).
+pub fn new_token<const N: usize>() -> (String, [u8; 32]) {
+    let token: String = random_bytes::<N>()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
@@ -307,14 +329,16 @@ mod tests {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs() as i64;
-        let token = c.access_token(user, 3, now).unwrap();
+        let session = Uuid::new_v4();
+        let token = c.access_token(user, 3, session, now).unwrap();
         let claims = c.verify(&token).unwrap();
         assert_eq!((claims.user, claims.generation), (user, 3));
+        assert_eq!(claims.session, Some(session));
         assert_eq!(claims.expires_at, now + ACCESS_TOKEN_SECONDS);
         // Expired.
         assert_eq!(
             c.verify(
-                &c.access_token(user, 0, now - ACCESS_TOKEN_SECONDS - 5)
+                &c.access_token(user, 0, session, now - ACCESS_TOKEN_SECONDS - 5)
                     .unwrap()
             ),
             None
@@ -334,6 +358,7 @@ mod tests {
                 iat: now,
                 exp: now + 60,
                 generation: 0,
+                sid: None,
             },
             &EncodingKey::from_secret(SECRET.as_bytes()),
         )

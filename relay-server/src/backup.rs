@@ -60,6 +60,9 @@ struct Table {
     name: &'static str,
     columns: &'static [(&'static str, Kind)],
     order: &'static str,
+    /// Added after the first release of the archive format: an archive
+    /// made before it has no entry for it, which restores as no rows.
+    optional: bool,
 }
 
 /// Every table, parents before children (restore order).
@@ -75,6 +78,7 @@ const TABLES: &[Table] = &[
             ("session_epoch", Kind::Int),
         ],
         order: "id",
+        optional: false,
     },
     Table {
         name: "refresh_tokens",
@@ -88,6 +92,7 @@ const TABLES: &[Table] = &[
             ("revoked_at", Kind::Int),
         ],
         order: "token_hash",
+        optional: false,
     },
     Table {
         name: "password_resets",
@@ -99,6 +104,7 @@ const TABLES: &[Table] = &[
             ("used_at", Kind::Int),
         ],
         order: "token_hash",
+        optional: false,
     },
     Table {
         name: "audit_events",
@@ -111,6 +117,7 @@ const TABLES: &[Table] = &[
             ("detail", Kind::Json),
         ],
         order: "id",
+        optional: false,
     },
     Table {
         name: "documents",
@@ -123,6 +130,7 @@ const TABLES: &[Table] = &[
             ("last_seq", Kind::Int),
         ],
         order: "id",
+        optional: false,
     },
     Table {
         name: "changes",
@@ -133,6 +141,7 @@ const TABLES: &[Table] = &[
             ("data", Kind::Bytes),
         ],
         order: "document_id, seq",
+        optional: false,
     },
     Table {
         name: "idempotency_keys",
@@ -146,6 +155,55 @@ const TABLES: &[Table] = &[
             ("created_at", Kind::Int),
         ],
         order: "user_id, key",
+        optional: false,
+    },
+    Table {
+        name: "sessions",
+        columns: &[
+            ("id", Kind::Uuid),
+            ("user_id", Kind::Uuid),
+            ("created_at", Kind::Int),
+            ("last_used_at", Kind::Int),
+            ("user_agent", Kind::Text),
+            ("ip", Kind::Text),
+        ],
+        order: "id",
+        optional: true,
+    },
+    Table {
+        name: "mfa_totp",
+        columns: &[
+            ("user_id", Kind::Uuid),
+            ("secret", Kind::Bytes),
+            ("created_at", Kind::Int),
+            ("confirmed_at", Kind::Int),
+            ("last_step", Kind::Int),
+        ],
+        order: "user_id",
+        optional: true,
+    },
+    Table {
+        name: "recovery_codes",
+        columns: &[
+            ("user_id", Kind::Uuid),
+            ("code_hash", Kind::Bytes),
+            ("used_at", Kind::Int),
+        ],
+        order: "user_id, code_hash",
+        optional: true,
+    },
+    Table {
+        name: "mfa_challenges",
+        columns: &[
+            ("token_hash", Kind::Bytes),
+            ("user_id", Kind::Uuid),
+            ("created_at", Kind::Int),
+            ("expires_at", Kind::Int),
+            ("failures", Kind::Int),
+            ("used_at", Kind::Int),
+        ],
+        order: "token_hash",
+        optional: true,
     },
 ];
 
@@ -422,12 +480,20 @@ fn read_entries(path: &Path, tx: &mpsc::Sender<Item>) -> Result<Summary, ReadErr
     let closed = || ReadError::Closed;
     let mut counts = Vec::new();
     for (i, table) in TABLES.iter().enumerate() {
-        let expected = *manifest.tables.get(table.name).ok_or_else(|| {
-            failed(format!(
-                "{name}: the manifest does not list table {}",
-                table.name
-            ))
-        })?;
+        let expected = match manifest.tables.get(table.name) {
+            Some(n) => *n,
+            None if table.optional => {
+                tx.blocking_send(Item::Table(i)).map_err(|_| closed())?;
+                counts.push((table.name, 0));
+                continue;
+            }
+            None => {
+                return Err(ReadError::Bad(failed(format!(
+                    "{name}: the manifest does not list table {}",
+                    table.name
+                ))));
+            }
+        };
         let entry_name = format!("{}.jsonl", table.name);
         let entry = zip
             .by_name(&entry_name)

@@ -196,6 +196,13 @@ pub struct Config {
     #[arg(long, env = "LIFEOS_AUDIT_RETENTION_DAYS", default_value_t = 365)]
     pub audit_retention_days: u32,
 
+    /// The relay is reached through HTTPS (a TLS reverse proxy in front of
+    /// it): responses then carry `Strict-Transport-Security`, so browsers
+    /// refuse plain HTTP to this host from then on. Set it only when every
+    /// client reaches the relay over HTTPS.
+    #[arg(long, env = "LIFEOS_BEHIND_TLS", default_value_t = false, action = ArgAction::Set)]
+    pub behind_tls: bool,
+
     /// Reverse proxies whose `X-Forwarded-For` is believed, as addresses or
     /// CIDR ranges separated by commas (`127.0.0.1,10.0.0.0/8`). A request
     /// from one of them counts as coming from the last address in that
@@ -278,6 +285,23 @@ fn parse_network(s: &str) -> Result<Network, String> {
 }
 
 impl Config {
+    /// Refuses secrets anyone could know or guess (`crate::secrets`): the
+    /// signing secret, the metrics token, and a shipped placeholder as the
+    /// database password. The relay does not start with one.
+    pub fn check_secrets(&self) -> Result<(), StartupError> {
+        let refuse = StartupError::Config;
+        if let Some(secret) = &self.jwt_secret {
+            crate::secrets::check("LIFEOS_JWT_SECRET", secret).map_err(refuse)?;
+        }
+        if let Some(token) = &self.metrics_token {
+            crate::secrets::check("LIFEOS_METRICS_TOKEN", token).map_err(refuse)?;
+        }
+        if let Some(url) = &self.database_url {
+            crate::secrets::check_database_url(url).map_err(refuse)?;
+        }
+        Ok(())
+    }
+
     /// The database to use: `DATABASE_URL`, or the SQLite file in the data directory.
     pub fn database(&self) -> Result<DatabaseUrl, StartupError> {
         let Some(url) = &self.database_url else {

@@ -11,9 +11,12 @@ mod features;
 mod health;
 mod me;
 mod metrics;
+mod mfa;
 pub mod openapi;
 mod request_id;
 mod reset;
+pub mod security;
+mod sessions;
 mod sync;
 mod write;
 
@@ -153,10 +156,12 @@ pub fn router(state: AppState) -> Router {
         .merge(features::router())
         .merge(openapi::router())
         .merge(auth::router())
+        .merge(mfa::router())
         .merge(
             // The REST API that scripts and tools call: rate limited.
             Router::new()
                 .merge(me::router())
+                .merge(sessions::router())
                 .merge(audit::router())
                 .merge(export::router())
                 .merge(data::router())
@@ -183,19 +188,22 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             client_addr::layer,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::layer,
+        ))
         .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)
 }
 
 async fn web_app(
     axum::extract::State(state): axum::extract::State<AppState>,
-    method: axum::http::Method,
-    uri: axum::http::Uri,
-    headers: axum::http::HeaderMap,
+    request: axum::extract::Request,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
+    let method = request.method();
     if method == axum::http::Method::GET || method == axum::http::Method::HEAD {
-        state.web.respond(uri.path(), &headers)
+        state.web.respond(request).await
     } else {
         ApiError::NotFound.into_response()
     }

@@ -15,6 +15,7 @@ pub mod http;
 pub mod limits;
 pub mod mail;
 pub mod metrics;
+pub mod mfa;
 pub mod secrets;
 pub mod storage;
 pub mod sync;

@@ -125,11 +125,12 @@ pub fn check_database_url(url: &str) -> Result<(), String> {
     };
     let lower = password.to_ascii_lowercase();
     if is_shipped(password) || PLACEHOLDER_WORDS.iter().any(|w| lower.contains(w)) {
-        return Err(format!(
+        return Err(
             "the password in DATABASE_URL is a placeholder shipped with LifeOS; \
              set POSTGRES_PASSWORD to a random one (generate one with \
              `openssl rand -hex 24`) before the database is first created"
-        ));
+                .to_string(),
+        );
     }
     Ok(())
 }
@@ -201,7 +202,10 @@ mod tests {
             ("abcdefghijklmnopabcdefghijklmnopabcdefgh", "occurs twice"),
             ("my-ChangeMe-secret-for-production-use-2026!", "placeholder"),
             ("REPLACE-ME-with-the-output-of-openssl-rand", "placeholder"),
-            ("aaaaaaabaaaaaaacaaaaaaadaaaaaaaeaaaaaaafaaaaaaagaaaaaaah", "bits per character"),
+            (
+                "aaaaaaabaaaaaaacaaaaaaadaaaaaaaeaaaaaaafaaaaaaagaaaaaaah",
+                "bits per character",
+            ),
         ];
         for (value, why) in cases {
             let got = weakness(value).unwrap_or_default();

@@ -4,6 +4,7 @@
 //! test suite runs against both (`tests/api`).
 
 mod postgres;
+pub mod security;
 mod sqlite;
 
 use std::future::Future;
@@ -79,6 +80,8 @@ pub enum RefreshOutcome {
     Rotated {
         /// Whose token it was.
         user: Uuid,
+        /// The session (the login, the token's family) it belongs to.
+        session: Uuid,
     },
     /// It had been used (rotated) before, which only a copy of it can do:
     /// every token of that login is now revoked.

@@ -140,6 +140,8 @@ pub(crate) struct Joined {
     pub user: Uuid,
     /// The session generation of the token it authenticated with.
     pub generation: i64,
+    /// The session (login) of that token, if it names one.
+    pub session: Option<Uuid>,
     /// Encoded frames for the connection.
     pub outbox: mpsc::Sender<Vec<u8>>,
     /// Tells the connection to close, and why.
@@ -159,6 +161,10 @@ pub(crate) enum Command {
         peer: PeerId,
     },
     CloseUser(Uuid),
+    CloseSession {
+        user: Uuid,
+        session: Uuid,
+    },
     Edit(Edit),
     Stats(oneshot::Sender<SyncStats>),
     Shutdown(oneshot::Sender<()>),
@@ -214,6 +220,15 @@ impl SyncHandle {
     /// Closes every live sync connection of `user` (its sessions ended).
     pub async fn close_user(&self, user: Uuid) {
         let _ = self.commands.send(Command::CloseUser(user)).await;
+    }
+
+    /// Closes every live sync connection of `user`'s session `session`
+    /// (it was ended: signed out, or ended from another device).
+    pub async fn close_session(&self, user: Uuid, session: Uuid) {
+        let _ = self
+            .commands
+            .send(Command::CloseSession { user, session })
+            .await;
     }
 
     /// Applies `changes` (made by the REST API on `user`'s data, on the

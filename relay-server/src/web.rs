@@ -1,135 +1,111 @@
 //! The built web app (`web/dist`, made by `web/build.sh`), served at `/`.
 //!
-//! The directory is read once at start into memory (it is a few files; the
-//! relay is restarted to serve a new build). Each file gets its MIME type, a
-//! strong ETag, and a cache policy: files whose names carry a content hash
-//! (`app.3f9a2c1d8e7b6a50.wasm`) are immutable for a year; everything else
-//! (`index.html`, the service worker, the manifest) must be revalidated, so
-//! a new version is picked up at once. Paths that are not files get
-//! `index.html` when they look like an app route (no extension), so deep
-//! links work (SPA fallback); `/api/...` is never the app's.
+//! tower-http's `ServeDir` serves the files: it picks the Brotli or gzip
+//! variant that `web/build.sh` wrote beside each file (`app.wasm.br`,
+//! `app.wasm.gz`) by the request's `Accept-Encoding`, answers HEAD,
+//! ranges and `If-Modified-Since`, and refuses paths that leave the
+//! directory. What it does not know is ours, added here: the cache policy
+//! (files whose names carry a content hash, `app.3f9a2c1d8e7b6a50.wasm`,
+//! are immutable for a year; everything else, `index.html`, the service
+//! worker, the manifest, must be revalidated, so a new version is picked up
+//! at once), `Vary: Accept-Encoding` (a cache must not hand a Brotli body to
+//! a client that cannot read it), the app's Content-Security-Policy, our
+//! MIME types, and the SPA fallback: a path that is not a file gets
+//! `index.html` when it looks like an app route (no extension), so deep
+//! links work. `/api/...` is never the app's.
 
-use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use sha2::{Digest, Sha256};
+use tower_http::services::ServeDir;
 
 use crate::error::{ApiError, StartupError};
 
-/// Largest file read into memory (the wasm is well below).
-const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
-
-/// One file, ready to send.
-#[derive(Debug)]
-struct Asset {
-    bytes: axum::body::Bytes,
-    mime: &'static str,
-    etag: HeaderValue,
-    immutable: bool,
-}
-
-/// The web app's files, by URL path (`/index.html`, `/app.<hash>.wasm`, ...).
-#[derive(Debug, Default)]
+/// The web app's files, or nothing when it was not built.
+#[derive(Debug, Clone, Default)]
 pub struct WebApp {
-    files: HashMap<String, Asset>,
+    files: Option<ServeDir>,
 }
 
 impl WebApp {
-    /// Reads every file under `dir`. A missing directory is an app not built
-    /// (the relay serves the API alone); an unreadable one is an error.
+    /// Serves the files under `dir`. A directory without `index.html` is an
+    /// app not built (the relay serves the API alone).
     pub fn load(dir: &Path) -> Result<Self, StartupError> {
-        let mut app = WebApp::default();
         if !dir.join("index.html").is_file() {
             tracing::info!(dir = %dir.display(), "no built web app (run web/build.sh); serving the API only");
-            return Ok(app);
+            return Ok(WebApp::default());
         }
-        app.add_dir(dir, "")?;
-        tracing::info!(dir = %dir.display(), files = app.files.len(), "serving the web app");
-        Ok(app)
-    }
-
-    fn add_dir(&mut self, dir: &Path, prefix: &str) -> Result<(), StartupError> {
-        let unreadable = |e: std::io::Error| {
+        let dir: PathBuf = dir.canonicalize().map_err(|e| {
             StartupError::Config(format!("web app directory {}: {e}", dir.display()))
-        };
-        for entry in std::fs::read_dir(dir).map_err(unreadable)? {
-            let entry = entry.map_err(unreadable)?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') {
-                continue;
-            }
-            let kind = entry.file_type().map_err(unreadable)?;
-            let url = format!("{prefix}/{name}");
-            if kind.is_dir() {
-                self.add_dir(&entry.path(), &url)?;
-            } else if kind.is_file() {
-                let len = entry.metadata().map_err(unreadable)?.len();
-                if len > MAX_FILE_BYTES {
-                    return Err(StartupError::Config(format!(
-                        "web app file {} is larger than {MAX_FILE_BYTES} bytes",
-                        entry.path().display()
-                    )));
-                }
-                let bytes = std::fs::read(entry.path()).map_err(unreadable)?;
-                let digest = Sha256::digest(&bytes);
-                let etag: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
-                self.files.insert(
-                    url,
-                    Asset {
-                        mime: mime_of(&name),
-                        etag: HeaderValue::from_str(&format!("\"{etag}\""))
-                            .expect("hex is a valid header value"),
-                        immutable: is_hashed(&name),
-                        bytes: bytes.into(),
-                    },
-                );
-            }
-        }
-        Ok(())
+        })?;
+        tracing::info!(dir = %dir.display(), "serving the web app");
+        Ok(WebApp {
+            files: Some(
+                ServeDir::new(dir)
+                    .precompressed_br()
+                    .precompressed_gzip()
+                    .append_index_html_on_directories(false),
+            ),
+        })
     }
 
     /// Whether a built app was found.
     pub fn is_built(&self) -> bool {
-        self.files.contains_key("/index.html")
+        self.files.is_some()
     }
 
-    /// The answer to `GET path`.
-    pub fn respond(&self, path: &str, request: &HeaderMap) -> Response {
-        if path.starts_with("/api/") || !self.is_built() {
+    /// The answer to a GET or HEAD `request` outside the API.
+    pub async fn respond(&self, mut request: Request) -> Response {
+        let path = request.uri().path().to_string();
+        let Some(files) = &self.files else {
+            return ApiError::NotFound.into_response();
+        };
+        if path.starts_with("/api/") {
             return ApiError::NotFound.into_response();
         }
-        let wanted = if path == "/" { "/index.html" } else { path };
-        let asset = match self.files.get(wanted) {
-            Some(asset) => asset,
-            // An app route (no extension, not a file): the app decides.
-            None if !last_segment(wanted).contains('.') => &self.files["/index.html"],
-            None => return ApiError::NotFound.into_response(),
+        // `/` and app routes (no extension) are index.html; a missing file
+        // with an extension is a 404, not the app.
+        let wanted = if path == "/" || !last_segment(&path).contains('.') {
+            "/index.html".to_string()
+        } else {
+            path
         };
-        let cache = if asset.immutable {
+        if wanted != request.uri().path() {
+            *request.uri_mut() = Uri::try_from(wanted.as_str()).unwrap_or_default();
+        }
+        let answer = match files.clone().try_call(request).await {
+            Ok(answer) => answer,
+            Err(e) => {
+                tracing::warn!(error = %e, path = %wanted, "cannot read a web app file");
+                return ApiError::Internal(format!("web app file {wanted}: {e}")).into_response();
+            }
+        };
+        if answer.status() == StatusCode::NOT_FOUND {
+            return ApiError::NotFound.into_response();
+        }
+        let mut response = answer.map(Body::new);
+        let name = last_segment(&wanted);
+        let cache = if is_hashed(name) {
             "public, max-age=31536000, immutable"
         } else {
             "no-cache"
         };
-        let fresh = request.get(header::IF_NONE_MATCH).is_some_and(|v| {
-            v.as_bytes()
-                .split(|b| *b == b',')
-                .any(|t| t.trim_ascii() == asset.etag.as_bytes())
-        });
-        let mut response = if fresh {
-            StatusCode::NOT_MODIFIED.into_response()
-        } else {
-            Response::new(Body::from(asset.bytes.clone()))
-        };
+        let success = response.status().is_success();
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(asset.mime));
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-        headers.insert(header::ETAG, asset.etag.clone());
+        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        if success {
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(mime_of(name)),
+            );
+        }
         headers.insert(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(crate::http::security::APP_POLICY),
         );
         response
     }

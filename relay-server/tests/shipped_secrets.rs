@@ -93,7 +93,10 @@ fn the_relay_does_not_start_with_a_weak_secret() {
             "change-me-to-48-random-characters-change-me-change-me",
         ),
         ("LIFEOS_JWT_SECRET", "too-short-a-secret"),
-        ("LIFEOS_JWT_SECRET", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+        (
+            "LIFEOS_JWT_SECRET",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        ),
         ("LIFEOS_METRICS_TOKEN", "metrics"),
         (
             "DATABASE_URL",
@@ -110,9 +113,16 @@ fn the_relay_does_not_start_with_a_weak_secret() {
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{name}={value} started the relay");
-        assert!(stderr.contains(name) || (name == "DATABASE_URL" && stderr.contains("POSTGRES_PASSWORD")), "{name}: {stderr}");
+        assert!(
+            stderr.contains(name)
+                || (name == "DATABASE_URL" && stderr.contains("POSTGRES_PASSWORD")),
+            "{name}: {stderr}"
+        );
         assert!(stderr.contains("openssl rand"), "{name}: {stderr}");
-        assert!(!stderr.contains(value) || value.len() < 12, "the refusal repeats the secret: {stderr}");
+        assert!(
+            !stderr.contains(value) || value.len() < 12,
+            "the refusal repeats the secret: {stderr}"
+        );
     }
 }
 

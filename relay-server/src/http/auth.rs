@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -17,6 +17,7 @@ use crate::auth::{
     normalize_email, password_problem,
 };
 use crate::error::{ApiError, Problem};
+use crate::storage::security::{SecurityStore, SessionRecord};
 use crate::storage::{DocumentStore, RefreshOutcome, Storage, UserRecord};
 
 /// Auth bodies are small; anything bigger is refused before parsing.
@@ -63,6 +64,45 @@ pub(super) struct PasswordChange {
     new_password: String,
 }
 
+/// What a login answers: tokens, or (for an account with a second factor)
+/// the token of the second step.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub(super) enum LoginAnswer {
+    /// Signed in.
+    Tokens(TokenPair),
+    /// The password was right; a code is due (`POST /api/v1/auth/mfa/verify`).
+    SecondFactor(super::mfa::MfaRequired),
+}
+
+/// Who is signing in from where, as the session list and the audit log show it.
+pub(super) struct Client {
+    /// The client's address (after trusted proxies).
+    pub ip: String,
+    /// The device's `User-Agent`, at most 256 characters.
+    pub user_agent: Option<String>,
+}
+
+impl Client {
+    /// The client of a request from `address` with `headers`.
+    pub fn of(address: SocketAddr, headers: &HeaderMap) -> Client {
+        let user_agent = headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| {
+                ua.chars()
+                    .filter(|c| !c.is_control())
+                    .take(256)
+                    .collect::<String>()
+            })
+            .filter(|ua| !ua.trim().is_empty());
+        Client {
+            ip: address.ip().to_string(),
+            user_agent,
+        }
+    }
+}
+
 #[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct UserRef {
     id: Uuid,
@@ -99,6 +139,7 @@ const BAD_REFRESH: ApiError = ApiError::Unauthorized("the refresh token is not v
 pub(super) async fn register(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<Credentials>,
 ) -> Result<(StatusCode, Json<TokenPair>), ApiError> {
     if !state.config.signups_allowed {
@@ -150,7 +191,7 @@ pub(super) async fn register(
     audit(&state, Some(user.id), "register", client, json!({})).await?;
     Ok((
         StatusCode::CREATED,
-        Json(issue_tokens(&state, &user, Uuid::new_v4()).await?),
+        Json(issue_tokens(&state, &user, &Client::of(client, &headers)).await?),
     ))
 }
 
@@ -161,8 +202,8 @@ pub(super) async fn register(
     tag = "account",
     request_body = Credentials,
     responses(
-        (status = 200, description = "A token pair", body = TokenPair),
-        (status = 401, description = "Wrong email or password (the same answer for both)", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "A token pair; or, for an account with a second factor, `mfa_required` and the token of the second step (`POST /api/v1/auth/mfa/verify`) and no tokens", body = LoginAnswer),
+        (status = 401, description = "Wrong email or password (the same answer for both, with or without a second factor)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A malformed body", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many attempts (see `Retry-After`)", body = Problem, content_type = "application/problem+json"),
     ),
@@ -171,8 +212,9 @@ pub(super) async fn register(
 pub(super) async fn login(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<Credentials>,
-) -> Result<Json<TokenPair>, ApiError> {
+) -> Result<Json<LoginAnswer>, ApiError> {
     // Counted before checking the password, so that while an email or an
     // address is limited even the right password is refused: nothing to probe.
     let email_key = format!("email:{}", body.email.trim().to_lowercase());
@@ -191,9 +233,30 @@ pub(super) async fn login(
         .map_err(ApiError::Internal)?;
     match user {
         Some(user) if ok && !user.disabled => {
+            // Only now, with the password right, does the answer say
+            // whether the account has a second factor.
+            if state
+                .store
+                .totp(user.id)
+                .await?
+                .is_some_and(|t| t.confirmed)
+            {
+                let required = super::mfa::challenge(&state, &user).await?;
+                audit(
+                    &state,
+                    Some(user.id),
+                    "login_second_factor_required",
+                    client,
+                    json!({}),
+                )
+                .await?;
+                return Ok(Json(LoginAnswer::SecondFactor(required)));
+            }
             state.login_limits.per_email.reset(&email_key);
             audit(&state, Some(user.id), "login", client, json!({})).await?;
-            Ok(Json(issue_tokens(&state, &user, Uuid::new_v4()).await?))
+            Ok(Json(LoginAnswer::Tokens(
+                issue_tokens(&state, &user, &Client::of(client, &headers)).await?,
+            )))
         }
         user => {
             // Failures against an existing account go to that account's log.
@@ -226,6 +289,7 @@ pub(super) async fn login(
 pub(super) async fn refresh(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<RefreshBody>,
 ) -> Result<Json<TokenPair>, ApiError> {
     let (token, hash) = new_refresh_token();
@@ -240,14 +304,19 @@ pub(super) async fn refresh(
         )
         .await?
     {
-        RefreshOutcome::Rotated { user } => {
+        RefreshOutcome::Rotated { user, session } => {
             let user = match state.store.user_by_id(user).await? {
                 Some(u) if !u.disabled => u,
                 _ => return Err(BAD_REFRESH),
             };
+            let seen = Client::of(client, &headers);
+            state
+                .store
+                .touch_session(session, now, seen.user_agent, Some(seen.ip))
+                .await?;
             let access_token = state
                 .credentials
-                .access_token(user.id, user.session_epoch, now / 1000)
+                .access_token(user.id, user.session_epoch, session, now / 1000)
                 .map_err(ApiError::Internal)?;
             Ok(Json(TokenPair {
                 access_token,
@@ -347,6 +416,7 @@ pub(super) async fn logout_all(
 pub(super) async fn change_password(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     CurrentUser(user): CurrentUser,
     JsonBody(body): JsonBody<PasswordChange>,
 ) -> Result<Json<TokenPair>, ApiError> {
@@ -397,12 +467,18 @@ pub(super) async fn change_password(
         .user_by_id(user.id)
         .await?
         .ok_or(ApiError::Unauthorized("a valid access token is required"))?;
-    Ok(Json(issue_tokens(&state, &user, Uuid::new_v4()).await?))
+    Ok(Json(
+        issue_tokens(&state, &user, &Client::of(client, &headers)).await?,
+    ))
 }
 
 /// Counts one password attempt for `email_key` and the client's address
 /// against the login limits; 429 with the wait when either is used up.
-fn password_attempt(state: &AppState, email_key: &str, client: SocketAddr) -> Result<(), ApiError> {
+pub(super) fn password_attempt(
+    state: &AppState,
+    email_key: &str,
+    client: SocketAddr,
+) -> Result<(), ApiError> {
     let now = std::time::Instant::now();
     state
         .login_limits
@@ -433,21 +509,34 @@ pub(super) async fn audit(
     Ok(())
 }
 
-/// A new access token and the first refresh token of login `family`.
-async fn issue_tokens(
+/// Starts a new session (login) of `user` on `client`: its record, its
+/// first refresh token and an access token.
+pub(super) async fn issue_tokens(
     state: &AppState,
     user: &UserRecord,
-    family: Uuid,
+    client: &Client,
 ) -> Result<TokenPair, ApiError> {
     let now = now_millis();
+    let session = Uuid::new_v4();
+    state
+        .store
+        .start_session(&SessionRecord {
+            id: session,
+            user: user.id,
+            created_at: now,
+            last_used_at: now,
+            user_agent: client.user_agent.clone(),
+            ip: Some(client.ip.clone()),
+        })
+        .await?;
     let (refresh_token, hash) = new_refresh_token();
     state
         .store
-        .insert_refresh_token(hash, user.id, family, now, now + REFRESH_TOKEN_MILLIS)
+        .insert_refresh_token(hash, user.id, session, now, now + REFRESH_TOKEN_MILLIS)
         .await?;
     let access_token = state
         .credentials
-        .access_token(user.id, user.session_epoch, now / 1000)
+        .access_token(user.id, user.session_epoch, session, now / 1000)
         .map_err(ApiError::Internal)?;
     Ok(TokenPair {
         access_token,

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use super::AppState;
 use crate::auth::AccessClaims;
 use crate::error::ApiError;
+use crate::storage::security::SecurityStore;
 use crate::storage::{Storage, UserRecord};
 
 /// A JSON request body; malformed JSON is 400, a wrong content type 415, too large 413.
@@ -70,6 +71,28 @@ impl FromRequestParts<AppState> for CurrentUser {
     }
 }
 
+/// [`CurrentUser`] and the session its access token belongs to (`None`
+/// only for tokens issued before sessions were listed).
+pub struct CurrentSession {
+    /// The account.
+    pub user: UserRecord,
+    /// The session.
+    pub session: Option<uuid::Uuid>,
+}
+
+impl FromRequestParts<AppState> for CurrentSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(&parts.headers).ok_or(UNAUTHORIZED)?;
+        let (user, claims) = authenticate(state, token).await?;
+        Ok(CurrentSession {
+            user,
+            session: claims.session,
+        })
+    }
+}
+
 /// The token of an `Authorization: Bearer` header.
 pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
     headers
@@ -80,16 +103,22 @@ pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
 }
 
 /// Checks an access token against the account it names: it must exist, be
-/// enabled and still be in the token's session generation.
+/// enabled and still be in the token's session generation, and its
+/// session must not have ended (signed out, or ended from another device).
 pub async fn authenticate(
     state: &AppState,
     token: &str,
 ) -> Result<(UserRecord, AccessClaims), ApiError> {
     let claims = state.credentials.verify(token).ok_or(UNAUTHORIZED)?;
-    match state.store.user_by_id(claims.user).await? {
-        Some(user) if !user.disabled && user.session_epoch == claims.generation => {
-            Ok((user, claims))
+    let user = match state.store.user_by_id(claims.user).await? {
+        Some(user) if !user.disabled && user.session_epoch == claims.generation => user,
+        _ => return Err(UNAUTHORIZED),
+    };
+    if let Some(session) = claims.session {
+        let now = super::auth::now_millis();
+        if !state.store.session_alive(user.id, session, now).await? {
+            return Err(UNAUTHORIZED);
         }
-        _ => Err(UNAUTHORIZED),
     }
+    Ok((user, claims))
 }

@@ -80,6 +80,7 @@ pub(super) async fn upgrade(
                 settings,
                 user.id,
                 claims.generation,
+                claims.session,
                 claims.expires_at,
             )
         })

@@ -15,6 +15,8 @@ use super::{
 };
 use crate::error::StartupError;
 
+mod security;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
 /// The channel on which relays announce stored changes:
@@ -401,7 +403,10 @@ impl Storage for PostgresStore {
             .await
             .map_err(storage_error)?;
         tx.commit().await.map_err(storage_error)?;
-        Ok(RefreshOutcome::Rotated { user })
+        Ok(RefreshOutcome::Rotated {
+            user,
+            session: family,
+        })
     }
 
     async fn revoke_refresh_family(

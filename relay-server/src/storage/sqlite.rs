@@ -17,6 +17,8 @@ use super::{
 };
 use crate::error::StartupError;
 
+mod security;
+
 /// Migrations, in order: (version, SQL). Embedded so the binary carries them.
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../../migrations/sqlite/0001_init.sql")),
@@ -27,6 +29,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         3,
         include_str!("../../../migrations/sqlite/0003_idempotency.sql"),
+    ),
+    (
+        4,
+        include_str!("../../../migrations/sqlite/0004_sessions_mfa.sql"),
     ),
 ];
 
@@ -278,7 +284,8 @@ impl Storage for SqliteStore {
             )
             .map_err(storage_error)?;
             tx.commit().map_err(storage_error)?;
-            Ok(RefreshOutcome::Rotated { user })
+            let session = family.parse().map_err(|_| StorageError::Other("bad family id in refresh_tokens".into()))?;
+            Ok(RefreshOutcome::Rotated { user, session })
         })
         .await
     }

@@ -61,9 +61,9 @@ pub(crate) enum Internal {
     RetryCatchUp(DocumentId),
     /// The log positions of loaded documents, read for the periodic check.
     Seqs(Vec<(DocumentId, i64)>),
-    /// Each connected user's current session generation; `None` when the
-    /// account is gone or disabled.
-    Sessions(Vec<(Uuid, Option<i64>)>),
+    /// Each connected user's current session generation (`None` when the
+    /// account is gone or disabled), and the connected sessions that ended.
+    Sessions(Vec<(Uuid, Option<i64>)>, HashSet<Uuid>),
 }
 
 /// How often live connections are checked against their accounts, for
@@ -102,6 +102,7 @@ struct Connection {
     conn: ConnId,
     user: Uuid,
     generation: i64,
+    session: Option<Uuid>,
     outbox: mpsc::Sender<Vec<u8>>,
     closer: oneshot::Sender<CloseReason>,
 }
@@ -312,6 +313,20 @@ impl Actor {
                     .collect();
                 if !peers.is_empty() {
                     tracing::info!(%user, connections = peers.len(), "closing sync connections: sessions ended");
+                }
+                for peer in peers {
+                    self.close(&peer, CloseReason::SessionEnded);
+                }
+            }
+            Command::CloseSession { user, session } => {
+                let peers: Vec<PeerId> = self
+                    .connections
+                    .iter()
+                    .filter(|(_, c)| c.user == user && c.session == Some(session))
+                    .map(|(p, _)| p.clone())
+                    .collect();
+                if !peers.is_empty() {
+                    tracing::info!(%user, %session, connections = peers.len(), "closing sync connections: session ended");
                 }
                 for peer in peers {
                     self.close(&peer, CloseReason::SessionEnded);
@@ -540,6 +555,7 @@ impl Actor {
                 conn: joined.conn,
                 user: joined.user,
                 generation: joined.generation,
+                session: joined.session,
                 outbox: joined.outbox,
                 closer: joined.closer,
             },
@@ -841,7 +857,7 @@ impl Actor {
                     self.compact(document);
                 }
             }
-            Internal::Sessions(current) => {
+            Internal::Sessions(current, ended_sessions) => {
                 let current: HashMap<Uuid, Option<i64>> = current.into_iter().collect();
                 let ended: Vec<PeerId> = self
                     .connections
@@ -850,6 +866,7 @@ impl Actor {
                         current
                             .get(&c.user)
                             .is_some_and(|now| *now != Some(c.generation))
+                            || c.session.is_some_and(|s| ended_sessions.contains(&s))
                     })
                     .map(|(p, _)| p.clone())
                     .collect();
@@ -1184,18 +1201,41 @@ impl Actor {
         if users.is_empty() {
             return;
         }
+        let mut sessions: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+        for c in self
+            .connections
+            .values()
+            .filter(|c| users.contains(&c.user))
+        {
+            if let Some(session) = c.session {
+                sessions.entry(c.user).or_default().push(session);
+            }
+        }
         let store = self.store.clone();
         self.spawn(async move {
+            use crate::storage::security::SecurityStore;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
             let mut current = Vec::with_capacity(users.len());
+            let mut ended = HashSet::new();
             for user in users {
                 match store.user_by_id(user).await {
                     Ok(Some(u)) if !u.disabled => current.push((user, Some(u.session_epoch))),
                     Ok(_) => current.push((user, None)),
                     // Unknown while the database is down: leave those connections be.
-                    Err(_) => {}
+                    Err(_) => continue,
+                }
+                let mut ids = sessions.remove(&user).unwrap_or_default();
+                ids.sort_unstable();
+                ids.dedup();
+                if !ids.is_empty()
+                    && let Ok(gone) = store.ended_sessions(user, ids, now).await
+                {
+                    ended.extend(gone);
                 }
             }
-            Internal::Sessions(current)
+            Internal::Sessions(current, ended)
         });
     }
 

@@ -40,6 +40,7 @@ pub async fn run(
     settings: SyncSettings,
     user: Uuid,
     generation: i64,
+    session: Option<Uuid>,
     expires_at: i64,
 ) {
     let conn = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
@@ -48,7 +49,7 @@ pub async fn run(
         socket,
         &sync,
         &settings,
-        (user, generation),
+        (user, generation, session),
         expires_at,
         conn,
     )
@@ -72,7 +73,7 @@ async fn drive(
     socket: WebSocket,
     sync: &SyncHandle,
     settings: &SyncSettings,
-    (user, generation): (Uuid, i64),
+    (user, generation, session): (Uuid, i64, Option<Uuid>),
     expires_at: i64,
     conn: u64,
 ) -> End {
@@ -131,7 +132,7 @@ async fn drive(
                 };
                 // Boxed: its state (waiting on the actor) exists only while a
                 // frame is handled, not in every idle connection's task.
-                if let Some(end) = Box::pin(handle(events, sync, &control, &mut pending, &mut joined, (conn, user, generation))).await {
+                if let Some(end) = Box::pin(handle(events, sync, &control, &mut pending, &mut joined, (conn, user, generation, session))).await {
                     break end;
                 }
             }
@@ -192,7 +193,7 @@ async fn handle(
     control: &Control,
     pending: &mut Option<(mpsc::Sender<Vec<u8>>, oneshot::Sender<CloseReason>)>,
     joined: &mut Option<lifeos_core::sync::PeerId>,
-    (conn, user, generation): (u64, Uuid, i64),
+    (conn, user, generation, session): (u64, Uuid, i64, Option<Uuid>),
 ) -> Option<End> {
     // Register the peer before answering, so that a refused join gets no `peer`.
     for event in &events {
@@ -204,6 +205,7 @@ async fn handle(
                 peer: peer.clone(),
                 user,
                 generation,
+                session,
                 outbox,
                 closer,
             };

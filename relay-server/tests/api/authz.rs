@@ -258,6 +258,15 @@ async fn another_accounts_ids_answer_like_missing_ones(backend: Backend) {
     )
     .await;
     assert_eq!(status, 201, "{expense}");
+    let (_, sessions) = call(
+        &app,
+        "GET",
+        "/api/v1/sessions",
+        Some(&owner_token),
+        &Value::Null,
+    )
+    .await;
+    let owner_session = sessions["items"][0]["id"].as_str().unwrap().to_string();
     let ids = [
         (
             "/api/v1/tasks/{id}",
@@ -268,6 +277,7 @@ async fn another_accounts_ids_answer_like_missing_ones(backend: Backend) {
             expense["id"].as_str().unwrap().to_string(),
         ),
         ("/api/v1/habits/{id}/checkins", habit.to_string()),
+        ("/api/v1/sessions/{id}", owner_session.clone()),
     ];
 
     // Every operation on an id in the OpenAPI document is tried here.
@@ -346,6 +356,17 @@ async fn another_accounts_ids_answer_like_missing_ones(backend: Backend) {
         checkins["items"].as_array().is_none_or(|a| a.is_empty()),
         "{checkins}"
     );
+    // The owner's session was not ended by the stranger's DELETE.
+    let (status, sessions) = call(
+        &app,
+        "GET",
+        "/api/v1/sessions",
+        Some(&owner_token),
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(sessions["items"][0]["id"], owner_session.as_str());
 }
 both_backends!(
     foreign_ids,

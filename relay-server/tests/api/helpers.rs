@@ -192,8 +192,19 @@ pub async fn spawn_app_with(backend: Backend, features: Features) -> TestApp {
     spawn_app_configured(backend, features, |_| {}).await
 }
 
-/// The signing secret every test relay uses, so tests can forge tokens.
-pub const TEST_JWT_SECRET: &str = "test-secret-test-secret-test-secret";
+/// The signing secret every test relay uses, so tests can forge tokens:
+/// random per run, since the relay refuses any value written in the
+/// repository (`lifeos_relay::secrets`).
+pub static TEST_JWT_SECRET: std::sync::LazyLock<String> = std::sync::LazyLock::new(random_secret);
+
+/// 32 random bytes as hex: a secret the relay accepts.
+pub fn random_secret() -> String {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
 
 /// The settings every test relay starts from: SQLite in `dir`, outbox mail.
 pub fn spawn_config(dir: &std::path::Path) -> Config {
@@ -201,7 +212,7 @@ pub fn spawn_config(dir: &std::path::Path) -> Config {
         bind: "127.0.0.1:0".parse().unwrap(),
         database_url: Some(format!("sqlite://{}", dir.join("lifeos.db").display())),
         data_dir: PathBuf::from(dir),
-        jwt_secret: Some(TEST_JWT_SECRET.into()),
+        jwt_secret: Some(TEST_JWT_SECRET.clone()),
         signups_allowed: true,
         mail_outbox_dir: Some(dir.join("outbox")),
         smtp_url: None,
@@ -218,6 +229,7 @@ pub fn spawn_config(dir: &std::path::Path) -> Config {
         catch_up_secs: 5,
         metrics_token: None,
         trusted_proxies: Vec::new(),
+        behind_tls: false,
         audit_retention_days: 365,
         web_dir: dir.join("web"),
     }

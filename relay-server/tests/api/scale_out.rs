@@ -239,6 +239,59 @@ async fn ending_sessions_on_one_relay_closes_connections_on_another() {
     );
 }
 
+/// One session ended through one relay (`DELETE /api/v1/sessions/{id}`)
+/// closes that session's connection on another within a second, and only
+/// that session's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ending_one_session_on_one_relay_closes_its_connection_on_another() {
+    let (one, two) = pair_of_relays(30).await;
+    let laptop_pair = one.register("one-session@example.com").await;
+    let phone_pair = one.login("one-session@example.com").await;
+    let mut phone = device_on(&two, "phone", &token(&phone_pair)).await;
+    let mut laptop = device_on(&two, "laptop", &token(&laptop_pair)).await;
+    phone.create("title", "x").await;
+    phone.run_until("stored", WAIT, |d| d.all_confirmed()).await;
+
+    let sessions: serde_json::Value = one
+        .get_with("/api/v1/sessions", &token(&phone_pair))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let phone_session = sessions["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["current"] == true)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let started = Instant::now();
+    let r = one
+        .client
+        .delete(one.url(&format!("/api/v1/sessions/{phone_session}")))
+        .bearer_auth(token(&laptop_pair))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    phone
+        .run_until("closed by the other relay", WAIT, |d| d.closed.is_some())
+        .await;
+    assert_eq!(phone.closed.as_ref().unwrap().0, 4001);
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(1),
+        "{took:?}, not the 30 s account check"
+    );
+    laptop.run_for(Duration::from_millis(300)).await;
+    assert!(
+        laptop.is_connected() && laptop.closed.is_none(),
+        "the laptop's session goes on"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rest_writes_on_one_relay_reach_devices_on_another() {
     let (one, two) = pair_of_relays(30).await;
@@ -306,9 +359,11 @@ async fn rest_writes_on_one_relay_reach_devices_on_another() {
 /// does not repeat.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rest_write_on_a_lagging_relay_catches_up_once_and_succeeds() {
-    let app = spawn_app_configured(Backend::Postgres, Default::default(), |c| {
+    let metrics_token = crate::helpers::random_secret();
+    let configured = metrics_token.clone();
+    let app = spawn_app_configured(Backend::Postgres, Default::default(), move |c| {
         c.catch_up_secs = 3600;
-        c.metrics_token = Some(crate::helpers::random_secret());
+        c.metrics_token = Some(configured);
     })
     .await;
     let pair = app.register("lagging@example.com").await;
@@ -361,7 +416,7 @@ async fn a_rest_write_on_a_lagging_relay_catches_up_once_and_succeeds() {
     let metrics = app
         .client
         .get(app.url("/metrics"))
-        .bearer_auth("metrics-token-for-the-test")
+        .bearer_auth(&metrics_token)
         .send()
         .await
         .unwrap()

@@ -27,6 +27,13 @@ fn day(s: &str) -> Date {
     s.parse().unwrap()
 }
 
+/// Today (UTC) moved by `days`: tests of repeating tasks must not depend on
+/// the day they run (a completion's next occurrence is after the day it
+/// was completed).
+fn from_today(days: i64) -> Date {
+    chrono::Utc::now().date_naive() + chrono::Duration::days(days)
+}
+
 async fn send(app: &TestApp, method: &str, path: &str, token: &str, body: Value) -> (u16, Value) {
     let r = app
         .client
@@ -67,7 +74,7 @@ async fn writes_are_stored_and_reach_devices(backend: Backend) {
             now(),
             NewTask {
                 title: "Water the plants".into(),
-                due: Some(day("2026-11-26")),
+                due: Some(from_today(2)),
                 recurrence: Some(Recurrence::every(1, Unit::Week, false).unwrap()),
                 ..NewTask::default()
             },
@@ -157,8 +164,11 @@ async fn writes_are_stored_and_reach_devices(backend: Backend) {
     .await;
     assert_eq!(status, 200, "{plants}");
     assert_eq!(plants["status"], "inbox");
-    assert_eq!(plants["due"], "2026-12-03");
-    assert_eq!(plants["completions"][0]["occurrence"], "2026-11-26");
+    assert_eq!(plants["due"], from_today(9).to_string());
+    assert_eq!(
+        plants["completions"][0]["occurrence"],
+        from_today(2).to_string()
+    );
     device
         .run_until(
             "the completion reaches the device",
@@ -171,7 +181,7 @@ async fn writes_are_stored_and_reach_devices(backend: Backend) {
                 TasksDoc::from_doc(doc)
                     .unwrap()
                     .task(weekly)
-                    .is_ok_and(|t| t.due == Some(day("2026-12-03")))
+                    .is_ok_and(|t| t.due == Some(from_today(9)))
             },
         )
         .await;
