@@ -88,7 +88,13 @@ test('every screen, desktop and phone: screenshots and accessible names', async 
   const { page, context, errors } = await device(browser, relay.url);
   await open(page);
   await seed(page);
-  await page.addStyleTag({ content: '.toasts { display: none !important; }' });
+  // A constructed style sheet: the app's Content-Security-Policy refuses
+  // an injected <style> element (which addStyleTag would add).
+  await page.evaluate(() => {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync('.toasts { display: none !important; }');
+    document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+  });
   const screens = ['Today', 'Tasks', 'Matrix', 'Habits', 'Finance', 'Settings'];
   for (const [label, size] of [['desktop', { width: 1280, height: 900 }], ['phone', { width: 390, height: 844 }]]) {
     await page.setViewportSize(size);

@@ -24,6 +24,9 @@ test('a new version is announced and applied when the user accepts', async () =>
   cpSync(join(repo, 'web/dist'), next, { recursive: true });
   const sw = readFileSync(join(next, 'sw.js'), 'utf8').replace(/const VERSION = '([^']*)'/, "const VERSION = '$1-next'");
   writeFileSync(join(next, 'sw.js'), sw);
+  // The build's compressed copies are of the old file: drop them (the
+  // relay serves a copy when the browser accepts its encoding).
+  for (const ext of ['br', 'gz']) rmSync(join(next, `sw.js.${ext}`), { force: true });
   const address = relay.url.replace('http://', '');
   await relay.stop();
   relay = await startRelay({ LIFEOS_BIND: address, LIFEOS_WEB_DIR: next });
