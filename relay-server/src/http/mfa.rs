@@ -98,27 +98,23 @@ fn factor<'a>(
     code: &'a Option<String>,
     recovery_code: &'a Option<String>,
 ) -> Result<Factor<'a>, ApiError> {
-    {
-        let bounded = |field: &'static str, v: &str| {
-            if v.len() > 64 {
-                Err(ApiError::Unprocessable {
-                    field: field.into(),
-                    detail: "at most 64 characters".into(),
-                })
-            } else {
-                Ok(())
-            }
-        };
-        match (code, recovery_code) {
-            (Some(code), None) => bounded("code", code).map(|()| Factor::Totp(code)),
-            (None, Some(code)) => {
-                bounded("recovery_code", code).map(|()| Factor::RecoveryCode(code))
-            }
-            _ => Err(ApiError::Unprocessable {
-                field: "code".into(),
-                detail: "give either `code` or `recovery_code`".into(),
-            }),
+    let bounded = |field: &'static str, v: &str| {
+        if v.len() > 64 {
+            Err(ApiError::Unprocessable {
+                field: field.into(),
+                detail: "at most 64 characters".into(),
+            })
+        } else {
+            Ok(())
         }
+    };
+    match (code, recovery_code) {
+        (Some(code), None) => bounded("code", code).map(|()| Factor::Totp(code)),
+        (None, Some(code)) => bounded("recovery_code", code).map(|()| Factor::RecoveryCode(code)),
+        _ => Err(ApiError::Unprocessable {
+            field: "code".into(),
+            detail: "give either `code` or `recovery_code`".into(),
+        }),
     }
 }
 
