@@ -163,6 +163,7 @@ async fn check_factor(
 #[utoipa::path(
     post,
     path = "/api/v1/auth/mfa/verify",
+    operation_id = "mfa_verify",
     tag = "account",
     request_body = VerifyBody,
     responses(
@@ -253,6 +254,7 @@ pub(super) struct MfaStatus {
 #[utoipa::path(
     get,
     path = "/api/v1/auth/mfa",
+    operation_id = "mfa_status",
     tag = "account",
     responses(
         (status = 200, description = "The caller's second factor", body = MfaStatus),
@@ -292,6 +294,7 @@ pub(super) struct Enrolment {
 #[utoipa::path(
     post,
     path = "/api/v1/auth/mfa/totp",
+    operation_id = "totp_enrol",
     tag = "account",
     responses(
         (status = 200, description = "The secret, its URI and QR code; confirm with a first code", body = Enrolment),
@@ -360,6 +363,7 @@ pub(super) struct RecoveryCodes {
 #[utoipa::path(
     post,
     path = "/api/v1/auth/mfa/totp/confirm",
+    operation_id = "totp_confirm",
     tag = "account",
     request_body = ConfirmBody,
     responses(
@@ -445,6 +449,7 @@ pub(super) struct DisableBody {
 #[utoipa::path(
     delete,
     path = "/api/v1/auth/mfa/totp",
+    operation_id = "totp_disable",
     tag = "account",
     request_body = DisableBody,
     responses(

@@ -56,6 +56,7 @@ pub(super) struct Sessions {
 #[utoipa::path(
     get,
     path = "/api/v1/sessions",
+    operation_id = "list_sessions",
     tag = "account",
     responses(
         (status = 200, description = "Every live session of the caller, most recently used first", body = Sessions),
@@ -90,6 +91,7 @@ pub(super) async fn list(
 #[utoipa::path(
     delete,
     path = "/api/v1/sessions/{id}",
+    operation_id = "end_session",
     tag = "account",
     params(("id" = String, Path, description = "The session id")),
     responses(

@@ -57,10 +57,17 @@ async fn every_route_is_documented_and_every_documented_route_exists() {
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
 
     let mut documented = BTreeSet::new();
+    let mut operation_ids = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {
             documented.insert((method.clone(), path.clone()));
             let what = format!("{method} {path}");
+            // Generated clients name their functions after these.
+            let id = operation["operationId"].as_str().expect("an operationId");
+            assert!(
+                operation_ids.insert(id.to_owned()),
+                "{what}: operationId {id} is taken"
+            );
             assert!(
                 operation["responses"]
                     .as_object()
