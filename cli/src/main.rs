@@ -12,7 +12,7 @@ use lifeos_cli::commands::habits::HabitSpec;
 use lifeos_cli::commands::money::ExpenseSpec;
 use lifeos_cli::commands::{self, Answer, CommandError, TaskEdit, TaskFilter};
 use lifeos_cli::import::{self, ImportCommand, ImportError};
-use lifeos_cli::remote::{RelayApi, RemoteError};
+use lifeos_cli::remote::{Login, RelayApi, RemoteError, TokenPair};
 use lifeos_cli::replica::{Replica, ReplicaError};
 use lifeos_cli::sync::{self as relay_sync, Account, SyncError, SyncOptions, SyncReport};
 use lifeos_cli::workspace::{Workspace, WorkspaceError};
@@ -64,9 +64,16 @@ enum Command {
         #[arg(long)]
         email: String,
         /// Read the password from the first line of standard input
-        /// (otherwise it is asked for on the terminal).
+        /// (otherwise it is asked for on the terminal); when the account
+        /// asks for a second factor and `--code` is not given, the code is
+        /// read from the next line.
         #[arg(long)]
         password_stdin: bool,
+        /// The code of your authenticator app, or one of your recovery
+        /// codes, when the account has two-step sign-in (otherwise it is
+        /// asked for when needed).
+        #[arg(long, value_name = "CODE")]
+        code: Option<String>,
     },
     /// Sign out: ends the session on the relay; the data stays on this device.
     Logout,
@@ -424,7 +431,14 @@ fn run(cli: Cli) -> Result<Answer, Failure> {
             relay,
             email,
             password_stdin,
-        } => return login(&mut replica, &relay, &email, password_stdin, cli.json),
+            code,
+        } => {
+            let how = SignInInput {
+                password_stdin,
+                code,
+            };
+            return login(&mut replica, &relay, &email, how, cli.json);
+        }
         Command::Logout => return logout(&mut replica),
         Command::Status => return status(&mut replica),
         Command::Sync { watch, timeout } => {
@@ -641,16 +655,81 @@ fn read_password(from_stdin: bool) -> Result<String, Failure> {
     Ok(password)
 }
 
+/// Where `lifeos login` reads the password and a second factor from.
+struct SignInInput {
+    password_stdin: bool,
+    code: Option<String>,
+}
+
+/// How many codes a terminal user may type for one sign-in.
+const CODE_ATTEMPTS: usize = 3;
+
+/// Reads a second-factor code: the next line of standard input, or asked
+/// for on the terminal.
+fn read_code(from_stdin: bool) -> Result<String, Failure> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let unreadable =
+        |e: std::io::Error| Failure(exit::FAILED, format!("cannot read the code: {e}"));
+    if !from_stdin {
+        if !std::io::stdin().is_terminal() {
+            return Err(Failure(
+                exit::FAILED,
+                "this account has two-step sign-in and there is no terminal to ask for a code: use --code".into(),
+            ));
+        }
+        eprint!("Code from your authenticator app (or a recovery code): ");
+        std::io::stderr().flush().map_err(unreadable)?;
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(unreadable)?;
+    let code = line.trim().to_string();
+    if code.is_empty() {
+        return Err(Failure(
+            exit::FAILED,
+            "this account has two-step sign-in: give the code of your authenticator app (--code, or the line after the password)".into(),
+        ));
+    }
+    Ok(code)
+}
+
+/// Signs in, with the second step when the account asks for it.
+fn sign_in(api: &RelayApi, email: &str, how: SignInInput) -> Result<TokenPair, Failure> {
+    let password = read_password(how.password_stdin)?;
+    let mfa_token = match runtime()?.block_on(api.login(email, &password))? {
+        Login::Tokens(tokens) => return Ok(tokens),
+        Login::SecondFactor { mfa_token } => mfa_token,
+    };
+    let interactive = how.code.is_none() && !how.password_stdin;
+    let mut given = how.code;
+    let mut attempt = 1;
+    loop {
+        let code = match given.take() {
+            Some(code) => code,
+            None => read_code(how.password_stdin)?,
+        };
+        match runtime()?.block_on(api.verify_second_factor(&mfa_token, &code)) {
+            Ok(tokens) => return Ok(tokens),
+            Err(RemoteError::Refused(why)) if interactive && attempt < CODE_ATTEMPTS => {
+                eprintln!("lifeos: {why}; try again");
+                attempt += 1;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 fn login(
     replica: &mut Replica,
     relay: &str,
     email: &str,
-    password_stdin: bool,
+    how: SignInInput,
     json: bool,
 ) -> Result<Answer, Failure> {
     let api = RelayApi::new(relay)?;
-    let password = read_password(password_stdin)?;
-    let tokens = runtime()?.block_on(api.login(email.trim(), &password))?;
+    let tokens = sign_in(&api, email.trim(), how)?;
     let session = replica.session()?;
     if let Some(previous) = Account::read(&session)?
         && previous.user_id != tokens.user.id

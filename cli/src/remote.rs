@@ -21,6 +21,27 @@ pub struct TokenPair {
     pub user: SignedInUser,
 }
 
+/// What a right password answers.
+#[derive(Debug, Clone)]
+pub enum Login {
+    /// Signed in.
+    Tokens(TokenPair),
+    /// The account has a second factor: send a code with this token within
+    /// 5 minutes.
+    SecondFactor {
+        /// The single-use token of the second step.
+        mfa_token: String,
+    },
+}
+
+/// The login answer as the relay writes it (CONTRACT.md, "Second factor").
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum LoginAnswer {
+    SecondFactor { mfa_token: String },
+    Tokens(TokenPair),
+}
+
 /// The signed-in user.
 #[derive(Debug, Clone, Deserialize)]
 pub struct SignedInUser {
@@ -111,13 +132,52 @@ impl RelayApi {
         format!("{rest}/api/v1/sync")
     }
 
-    /// Signs in with email and password.
-    pub async fn login(&self, email: &str, password: &str) -> Result<TokenPair, RemoteError> {
+    /// Signs in with email and password; an account with a second factor
+    /// answers [`Login::SecondFactor`] (then [`RelayApi::verify_second_factor`]).
+    pub async fn login(&self, email: &str, password: &str) -> Result<Login, RemoteError> {
         let body = serde_json::json!({ "email": email, "password": password });
         let response = self.post("/api/v1/auth/login", &body).await?;
         match response.status().as_u16() {
-            200 => self.tokens(response).await,
+            200 => {
+                let answer: LoginAnswer =
+                    response.json().await.map_err(|e| RemoteError::Relay {
+                        status: 200,
+                        detail: format!("an answer that is not a sign-in ({e})"),
+                    })?;
+                Ok(match answer {
+                    LoginAnswer::SecondFactor { mfa_token } => Login::SecondFactor { mfa_token },
+                    LoginAnswer::Tokens(pair) => Login::Tokens(pair),
+                })
+            }
             401 => Err(RemoteError::Refused("wrong email or password".to_string())),
+            _ => Err(self.failure(response).await),
+        }
+    }
+
+    /// The second step of a sign-in: `code` is the authenticator app's six
+    /// digits or, in any other form, one of the account's recovery codes.
+    pub async fn verify_second_factor(
+        &self,
+        mfa_token: &str,
+        code: &str,
+    ) -> Result<TokenPair, RemoteError> {
+        let code = code.trim();
+        let digits: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+        let body = if digits.len() == 6 && digits.chars().all(|c| c.is_ascii_digit()) {
+            serde_json::json!({ "mfa_token": mfa_token, "code": digits })
+        } else {
+            serde_json::json!({ "mfa_token": mfa_token, "recovery_code": code })
+        };
+        let response = self.post("/api/v1/auth/mfa/verify", &body).await?;
+        match response.status().as_u16() {
+            200 => self.tokens(response).await,
+            401 => {
+                let detail = self.failure(response).await;
+                Err(RemoteError::Refused(match detail {
+                    RemoteError::Relay { detail, .. } => detail,
+                    other => other.to_string(),
+                }))
+            }
             _ => Err(self.failure(response).await),
         }
     }

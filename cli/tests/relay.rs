@@ -533,6 +533,141 @@ fn sessions_are_refused_ended_and_never_mixed_up() {
     relay.stop(&rt);
 }
 
+/// Seconds since the epoch, as the relay's clock reads them.
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// The TOTP code of the step `offset` steps from now.
+fn totp(secret: &[u8], offset: i64) -> String {
+    let at = now_secs() as i64 + 30 * offset;
+    lifeos_relay::mfa::totp_code(secret, at as u64).unwrap()
+}
+
+/// Turns two-step sign-in on for the account of `access` (confirming with
+/// the previous step's code); returns the secret and the recovery codes.
+fn enrol(rt: &Runtime, relay: &Relay, access: &str) -> (Vec<u8>, Vec<String>) {
+    // Not near the end of a step, so the codes below stay in the window.
+    let into = now_secs() % 30;
+    if into > 20 {
+        std::thread::sleep(Duration::from_secs(31 - into));
+    }
+    rt.block_on(async {
+        let http = reqwest::Client::new();
+        let enrolment: Value = http
+            .post(format!("{}/api/v1/auth/mfa/totp", relay.url()))
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let secret =
+            lifeos_relay::mfa::secret_from_base32(enrolment["secret"].as_str().unwrap()).unwrap();
+        let r = http
+            .post(format!("{}/api/v1/auth/mfa/totp/confirm", relay.url()))
+            .bearer_auth(access)
+            .json(&serde_json::json!({ "code": totp(&secret, -1) }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let codes: Value = r.json().await.unwrap();
+        let codes = codes["recovery_codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_string())
+            .collect();
+        (secret, codes)
+    })
+}
+
+#[test]
+fn login_asks_for_the_second_factor_when_the_account_has_one() {
+    let rt = Runtime::new().unwrap();
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&rt, relay_dir.path(), "127.0.0.1:0");
+    let email = "mfa@example.org";
+    let access = relay.register(&rt, email)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (secret, recovery) = enrol(&rt, &relay, &access);
+    let url = relay.url();
+    let login_with = |dir: &Path, extra: &[&str], input: &str| {
+        let mut args = vec![
+            "login",
+            "--relay",
+            &url,
+            "--email",
+            email,
+            "--password-stdin",
+        ];
+        args.extend_from_slice(extra);
+        lifeos_with_input(dir, &args, Some(input))
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let stderr = |o: &Output| String::from_utf8_lossy(&o.stderr).into_owned();
+
+    // The password alone is not enough, and says what is missing.
+    let out = login_with(dir.path(), &[], &format!("{PASSWORD}\n"));
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("two-step sign-in"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("--code"), "{}", stderr(&out));
+
+    // A wrong code is refused in words, and nothing is signed in.
+    let right: Vec<String> = (-1..=1).map(|o| totp(&secret, o)).collect();
+    let wrong = (0..1_000_000)
+        .map(|n| format!("{n:06}"))
+        .find(|c| !right.contains(c))
+        .unwrap();
+    let out = login_with(dir.path(), &["--code", &wrong], &format!("{PASSWORD}\n"));
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the code is not right"),
+        "{}",
+        stderr(&out)
+    );
+    let status = json(&lifeos(dir.path(), &["--json", "status"]));
+    assert!(status["account"].is_null(), "{status}");
+
+    // The code of the step after the enrolment's signs in ...
+    let code = totp(&secret, 0);
+    ok(&login_with(
+        dir.path(),
+        &["--code", &code],
+        &format!("{PASSWORD}\n"),
+    ));
+    let status = json(&lifeos(dir.path(), &["--json", "status"]));
+    assert_eq!(status["account"]["email"], email, "{status}");
+
+    // ... once: on another device it is refused as used.
+    let other = tempfile::tempdir().unwrap();
+    let out = login_with(other.path(), &["--code", &code], &format!("{PASSWORD}\n"));
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+
+    // A recovery code, read from the line after the password, signs in once.
+    let line = format!("{PASSWORD}\n{}\n", recovery[0]);
+    ok(&login_with(other.path(), &[], &line));
+    let third = tempfile::tempdir().unwrap();
+    let out = login_with(third.path(), &[], &line);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the code is not right"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn sync_watch_stays_connected_both_ways_survives_a_relay_restart_and_stops_on_ctrl_c() {
     let rt = Runtime::new().unwrap();

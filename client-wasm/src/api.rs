@@ -1,6 +1,9 @@
 //! The relay's HTTP API (same origin): accounts and feature flags.
 
 use serde::Deserialize;
+
+pub use crate::account::Factor;
+use crate::account::sentence;
 use serde_json::{Value, json};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -101,7 +104,7 @@ async fn call(
         502..=504 => {
             format!("The relay is unavailable ({status}). Your data stays on this device.")
         }
-        _ => detail,
+        _ => sentence(&detail),
     };
     Err(ApiError {
         status,
@@ -113,12 +116,20 @@ async fn call(
     })
 }
 
-fn pair(v: Value) -> Result<TokenPair, ApiError> {
-    serde_json::from_value(v).map_err(|e| ApiError {
+fn not_understood(why: impl std::fmt::Display) -> ApiError {
+    ApiError {
         status: 200,
-        message: format!("The relay's answer was not understood ({e})."),
+        message: format!("The relay's answer was not understood ({why})."),
         field: None,
-    })
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, ApiError> {
+    serde_json::from_value(v).map_err(not_understood)
+}
+
+fn pair(v: Value) -> Result<TokenPair, ApiError> {
+    parse(v)
 }
 
 /// Creates an account.
@@ -134,17 +145,147 @@ pub async fn register(email: &str, password: &str) -> Result<TokenPair, ApiError
     )
 }
 
-/// Signs in.
-pub async fn login(email: &str, password: &str) -> Result<TokenPair, ApiError> {
+/// What a right password answers.
+#[derive(Clone, Debug)]
+pub enum SignIn {
+    /// Signed in.
+    Tokens(TokenPair),
+    /// The account has a second factor: send a code with this token
+    /// ([`verify_second_factor`]) within 5 minutes.
+    SecondFactor {
+        /// The single-use token of the second step.
+        mfa_token: String,
+    },
+}
+
+/// Signs in; an account with a second factor answers [`SignIn::SecondFactor`].
+pub async fn login(email: &str, password: &str) -> Result<SignIn, ApiError> {
+    let v = call(
+        "POST",
+        "/api/v1/auth/login",
+        Some(json!({"email": email, "password": password})),
+        None,
+    )
+    .await?;
+    if v.get("mfa_required").and_then(Value::as_bool) == Some(true) {
+        let mfa_token = v
+            .get("mfa_token")
+            .and_then(Value::as_str)
+            .ok_or_else(|| not_understood("no mfa_token"))?;
+        return Ok(SignIn::SecondFactor {
+            mfa_token: mfa_token.to_string(),
+        });
+    }
+    pair(v).map(SignIn::Tokens)
+}
+
+/// The second step of signing in.
+pub async fn verify_second_factor(mfa_token: &str, factor: &Factor) -> Result<TokenPair, ApiError> {
+    let (key, value) = factor.json();
     pair(
         call(
             "POST",
-            "/api/v1/auth/login",
-            Some(json!({"email": email, "password": password})),
+            "/api/v1/auth/mfa/verify",
+            Some(json!({"mfa_token": mfa_token, key: value})),
             None,
         )
         .await?,
     )
+}
+
+/// The signed-in account's second factor.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct MfaStatus {
+    /// Whether sign-in asks for a code.
+    pub enabled: bool,
+    /// Whether an enrolment waits for its first code.
+    pub pending: bool,
+    /// Unused recovery codes.
+    pub recovery_codes_left: u32,
+}
+
+/// Whether the account has a second factor.
+pub async fn mfa_status(token: &str) -> Result<MfaStatus, ApiError> {
+    parse(call("GET", "/api/v1/auth/mfa", None, Some(token)).await?)
+}
+
+/// A TOTP enrolment waiting for its first code.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Enrolment {
+    /// The secret in base32, for typing into an authenticator app.
+    pub secret: String,
+    /// The `otpauth://` URI (what the QR code holds).
+    pub otpauth_uri: String,
+    /// The QR code as SVG.
+    pub qr_svg: String,
+}
+
+/// Starts (or restarts) a TOTP enrolment.
+pub async fn enrol_totp(token: &str) -> Result<Enrolment, ApiError> {
+    parse(call("POST", "/api/v1/auth/mfa/totp", None, Some(token)).await?)
+}
+
+/// Confirms the enrolment with a first code; answers the recovery codes,
+/// which the relay shows this once.
+pub async fn confirm_totp(token: &str, code: &str) -> Result<Vec<String>, ApiError> {
+    #[derive(Deserialize)]
+    struct Codes {
+        recovery_codes: Vec<String>,
+    }
+    let v = call(
+        "POST",
+        "/api/v1/auth/mfa/totp/confirm",
+        Some(json!({ "code": code })),
+        Some(token),
+    )
+    .await?;
+    parse::<Codes>(v).map(|c| c.recovery_codes)
+}
+
+/// Turns the second factor off (the password and a code prove it is the owner).
+pub async fn disable_totp(token: &str, password: &str, factor: &Factor) -> Result<(), ApiError> {
+    let (key, value) = factor.json();
+    call(
+        "DELETE",
+        "/api/v1/auth/mfa/totp",
+        Some(json!({"password": password, key: value})),
+        Some(token),
+    )
+    .await
+    .map(drop)
+}
+
+/// A signed-in device of the account.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Session {
+    /// Session id.
+    pub id: String,
+    /// When it signed in (RFC 3339).
+    pub created_at: String,
+    /// When it last refreshed its token (RFC 3339).
+    pub last_used_at: String,
+    /// The browser or program.
+    pub user_agent: Option<String>,
+    /// The address it signed in from.
+    pub ip: Option<String>,
+    /// Whether it is this browser.
+    pub current: bool,
+}
+
+/// The account's signed-in devices, newest first.
+pub async fn sessions(token: &str) -> Result<Vec<Session>, ApiError> {
+    #[derive(Deserialize)]
+    struct List {
+        items: Vec<Session>,
+    }
+    parse::<List>(call("GET", "/api/v1/sessions", None, Some(token)).await?).map(|l| l.items)
+}
+
+/// Signs a device out: its refresh token stops working and its sync
+/// connections close.
+pub async fn end_session(token: &str, id: &str) -> Result<(), ApiError> {
+    let path = format!("/api/v1/sessions/{}", js_sys::encode_uri_component(id));
+    call("DELETE", &path, None, Some(token)).await.map(drop)
 }
 
 /// Trades a refresh token for a new pair (the old token stops working).

@@ -6,6 +6,7 @@
 //! protocol) and is tested natively; `runtime` runs it in the browser;
 //! `app` and `screens` are the user interface.
 
+pub mod account;
 pub mod engine;
 pub mod views;
 

@@ -3,6 +3,7 @@
 pub mod finance;
 pub mod habits;
 pub mod matrix;
+pub mod security;
 pub mod settings;
 pub mod tasks;
 pub mod today;

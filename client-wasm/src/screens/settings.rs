@@ -1,12 +1,16 @@
-//! Settings: the account (sign in, register, password reset, sign out), sync
-//! and this device, preferences, export, and the relay's feature flags.
+//! Settings: the account (sign in with its second step, register, password
+//! reset, sign out), two-step sign-in and signed-in devices (in
+//! [`super::security`]), sync and this device, preferences, export, and the
+//! relay's feature flags.
 
 use lifeos_core::money::Currency;
 use lifeos_core::root::SettingsPatch;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
-use crate::api;
+use super::security::{FactorField, SecurityCard, SessionsCard};
+use crate::account::check_factor;
+use crate::api::{self, Factor};
 use crate::app::Ctx;
 use crate::engine::SyncStatus;
 use crate::runtime::now;
@@ -38,6 +42,8 @@ pub fn SettingsScreen() -> Html {
                     }
                     <SyncCard />
                     if ctx.rt.email().is_some() && !ctx.rt.session_ended() {
+                        <SecurityCard />
+                        <SessionsCard />
                         <SignIns />
                     }
                 </div>
@@ -64,6 +70,8 @@ pub fn SettingsScreen() -> Html {
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
     Login,
+    /// The password was right; the account asks for a second factor.
+    SecondFactor,
     Register,
     Reset,
     Confirm,
@@ -77,6 +85,9 @@ fn SignIn() -> Html {
     let email = use_state(|| ctx.rt.email().unwrap_or_default());
     let password = use_state(String::new);
     let token = use_state(String::new);
+    // The second step's token and the factor typed for it.
+    let mfa_token = use_state(String::new);
+    let factor = use_state(|| Factor::Code(String::new()));
     let error = use_state(|| None::<(Option<String>, String)>);
     let info = use_state(|| None::<String>);
     let busy = use_state(|| false);
@@ -91,6 +102,7 @@ fn SignIn() -> Html {
             info.clone(),
             busy.clone(),
         );
+        let (mfa_token, factor) = (mfa_token.clone(), factor.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             if *busy {
@@ -102,7 +114,12 @@ fn SignIn() -> Html {
                 (*password).clone(),
                 token.trim().to_string(),
             );
-            if m != Mode::Confirm && !em.contains('@') {
+            if m == Mode::SecondFactor
+                && let Some(problem) = check_factor(&factor)
+            {
+                return error.set(Some((Some("factor".into()), problem.into())));
+            }
+            if !matches!(m, Mode::Confirm | Mode::SecondFactor) && !em.contains('@') {
                 return error.set(Some((
                     Some("email".into()),
                     "Email: enter an address like you@example.com.".into(),
@@ -123,9 +140,20 @@ fn SignIn() -> Html {
                 busy.clone(),
                 password.clone(),
             );
+            let (mfa_token, factor) = (mfa_token.clone(), factor.clone());
             wasm_bindgen_futures::spawn_local(async move {
                 let result = match m {
-                    Mode::Login => api::login(&em, &pw).await.map(|p| ctx.rt.signed_in(p)),
+                    Mode::Login => api::login(&em, &pw).await.map(|answer| match answer {
+                        api::SignIn::Tokens(p) => ctx.rt.signed_in(p),
+                        api::SignIn::SecondFactor { mfa_token: t } => {
+                            mfa_token.set(t);
+                            factor.set(Factor::Code(String::new()));
+                            mode.set(Mode::SecondFactor);
+                        }
+                    }),
+                    Mode::SecondFactor => api::verify_second_factor(&mfa_token, &factor)
+                        .await
+                        .map(|p| ctx.rt.signed_in(p)),
                     Mode::Register => api::register(&em, &pw).await.map(|p| ctx.rt.signed_in(p)),
                     Mode::Reset => api::request_reset(&em).await.map(|()| {
                         info.set(Some("If an account exists for this address, a mail with a reset token is on its way.".into()));
@@ -155,6 +183,7 @@ fn SignIn() -> Html {
     };
     let (title, action) = match *mode {
         Mode::Login => ("Sign in to sync", "Sign in"),
+        Mode::SecondFactor => ("Two-step sign-in", "Verify"),
         Mode::Register => ("Create an account", "Create account"),
         Mode::Reset => ("Reset your password", "Send reset mail"),
         Mode::Confirm => ("Choose a new password", "Set password"),
@@ -173,7 +202,10 @@ fn SignIn() -> Html {
             }
             if let Some(i) = &*info { <p class="info" role="status">{ i }</p> }
             if let Some((_, e)) = &*error { <p class="error" role="alert" id="auth-error">{ e }</p> }
-            if *mode != Mode::Confirm {
+            if *mode == Mode::SecondFactor {
+                <p class="meta">{ format!("The password for {} is right. Enter the code your authenticator app shows, or one of your recovery codes.", email.trim()) }</p>
+                <FactorField id="mfa" value={(*factor).clone()} onchange={let f = factor.clone(); Callback::from(move |v| f.set(v))} />
+            } else if *mode != Mode::Confirm {
                 <label for="email">{ "Email" }</label>
                 <input id="email" type="email" autocomplete="username" required=true value={(*email).clone()} aria-invalid={invalid("email")}
                     oninput={let email = email.clone(); move |e: InputEvent| email.set(input_value(&e))} />
@@ -182,7 +214,7 @@ fn SignIn() -> Html {
                 <input id="reset-token" autocomplete="one-time-code" required=true value={(*token).clone()} aria-invalid={invalid("token")}
                     oninput={let token = token.clone(); move |e: InputEvent| token.set(input_value(&e))} />
             }
-            if *mode != Mode::Reset {
+            if !matches!(*mode, Mode::Reset | Mode::SecondFactor) {
                 <label for="password">{ if *mode == Mode::Confirm { "New password" } else { "Password" } }</label>
                 <input id="password" type="password" required=true minlength={if *mode == Mode::Login { "1" } else { "10" }}
                     autocomplete={if *mode == Mode::Login { "current-password" } else { "new-password" }}
@@ -191,8 +223,9 @@ fn SignIn() -> Html {
             }
             <button type="submit" disabled={*busy}>{ if *busy { "Please wait…" } else { action } }</button>
             <p class="row links">
-                if *mode != Mode::Login { <button type="button" class="link" onclick={switch(Mode::Login)}>{ "I have an account" }</button> }
-                if *mode != Mode::Register { <button type="button" class="link" onclick={switch(Mode::Register)}>{ "Create an account" }</button> }
+                if *mode == Mode::SecondFactor { <button type="button" class="link" onclick={switch(Mode::Login)}>{ "Back to email and password" }</button> }
+                else if *mode != Mode::Login { <button type="button" class="link" onclick={switch(Mode::Login)}>{ "I have an account" }</button> }
+                if !matches!(*mode, Mode::Register | Mode::SecondFactor) { <button type="button" class="link" onclick={switch(Mode::Register)}>{ "Create an account" }</button> }
                 if *mode == Mode::Login { <button type="button" class="link" onclick={switch(Mode::Reset)}>{ "Forgot password?" }</button> }
                 if *mode == Mode::Reset { <button type="button" class="link" onclick={switch(Mode::Confirm)}>{ "I have a token" }</button> }
             </p>
@@ -320,12 +353,22 @@ fn SignIns() -> Html {
             "password_reset_requested" => "Password reset requested",
             "login_failed" => "Failed sign-in",
             "password_change_failed" => "Failed password change",
+            "login_second_factor_required" => "Password right, code asked for",
+            "mfa_failed" => "Wrong sign-in code",
+            "mfa_recovery_code_used" => "Signed in with a recovery code",
+            "mfa_enrolment_started" => "Two-step sign-in being set up",
+            "mfa_confirm_failed" => "Wrong code while setting up two-step sign-in",
+            "mfa_enabled" => "Two-step sign-in turned on",
+            "mfa_disable_failed" => "Failed attempt to turn two-step sign-in off",
+            "mfa_disabled" => "Two-step sign-in turned off",
+            "session_ended" => "A device was signed out",
+            "refresh_token_reused" => "A stolen or replayed session token was refused",
             other => other,
         }
     }
     html! {
         <section class="card" aria-labelledby="signins-h">
-            <h2 id="signins-h">{ "Devices and sign-ins" }</h2>
+            <h2 id="signins-h">{ "Recent sign-ins and security events" }</h2>
             { match &*events {
                 None if !connected => html! { <p class="meta">{ "Shown when connected to the relay." }</p> },
                 None => html! { <p class="meta">{ "Asking the relay…" }</p> },
@@ -491,7 +534,8 @@ fn ExportCard() -> Html {
     }
 }
 
-fn text_blob(mime: &str, text: &str) -> Result<web_sys::Blob, String> {
+/// A blob of `text` for [`save_blob`].
+pub(super) fn text_blob(mime: &str, text: &str) -> Result<web_sys::Blob, String> {
     let parts = js_sys::Array::of1(&text.into());
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(mime);
@@ -499,7 +543,8 @@ fn text_blob(mime: &str, text: &str) -> Result<web_sys::Blob, String> {
         .map_err(|e| crate::idb::describe(&e))
 }
 
-fn save_blob(name: &str, blob: &web_sys::Blob) -> Result<(), String> {
+/// Offers `blob` as a download named `name`.
+pub(super) fn save_blob(name: &str, blob: &web_sys::Blob) -> Result<(), String> {
     let err = |e: wasm_bindgen::JsValue| crate::idb::describe(&e);
     let url = web_sys::Url::create_object_url_with_blob(blob).map_err(err)?;
     let document = web_sys::window()
