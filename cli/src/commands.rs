@@ -2,6 +2,7 @@
 //! this device's data alone. Each returns what to print, as text for people
 //! and as JSON for scripts.
 
+use lifeos_core::tasks::quick_add::AddedOn;
 use lifeos_core::tasks::{Status, Task};
 use lifeos_core::time::{Date, Timestamp};
 use lifeos_core::{EntityId, UserData};
@@ -52,7 +53,9 @@ pub fn task_add(
     today: Date,
     line: &str,
 ) -> Result<Answer, CommandError> {
-    let id = ws.data.quick_add_task(now, today, line)?;
+    let id = ws
+        .data
+        .quick_add_task(now, today, line, AddedOn::Elsewhere)?;
     let task = ws.data.task(id)?;
     let text = format!("Added {}", describe(&ws.data, &task));
     Ok(Answer {

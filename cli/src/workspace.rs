@@ -152,7 +152,12 @@ mod tests {
             let mut ws = Workspace::open(replica.session().unwrap(), now()).unwrap();
             let id = ws
                 .data
-                .quick_add_task(now(), today, "Call mom tomorrow #family @phone")
+                .quick_add_task(
+                    now(),
+                    today,
+                    "Call mom tomorrow #family @phone",
+                    lifeos_core::tasks::quick_add::AddedOn::Elsewhere,
+                )
                 .unwrap();
             assert_eq!(
                 ws.commit().unwrap(),

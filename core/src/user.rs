@@ -314,9 +314,16 @@ impl UserData {
     /// Adds the task a quick-add line describes
     /// ([`crate::tasks::quick_add`]), with `today` the user's local date. A
     /// `#project` is the existing project of that name (case-insensitive;
-    /// active ones first), or a new one.
-    pub fn quick_add_task(&mut self, now: Timestamp, today: Date, line: &str) -> Result<EntityId> {
-        let parsed = crate::tasks::quick_add::parse(line, today)?;
+    /// active ones first), or a new one. Typed `on` Today, a line with no
+    /// date is planned for today ([`crate::tasks::quick_add::QuickAdd::added_on`]).
+    pub fn quick_add_task(
+        &mut self,
+        now: Timestamp,
+        today: Date,
+        line: &str,
+        on: crate::tasks::quick_add::AddedOn,
+    ) -> Result<EntityId> {
+        let parsed = crate::tasks::quick_add::parse(line, today)?.added_on(on, today);
         let project = match parsed.project.as_deref() {
             None => None,
             Some(name) => {

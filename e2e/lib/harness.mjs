@@ -75,8 +75,9 @@ export async function launch() {
 // A browser context (one "device") with its console errors collected, and
 // every Content-Security-Policy violation its pages report
 // (`await cspViolations()`: what was blocked, by which directive).
-export async function device(browser, baseURL, viewport = { width: 1280, height: 860 }) {
-  const context = await browser.newContext({ baseURL, viewport });
+// `options` go to the context as well (`userAgent`, to tell devices apart).
+export async function device(browser, baseURL, viewport = { width: 1280, height: 860 }, options = {}) {
+  const context = await browser.newContext({ ...options, baseURL, viewport });
   // Collected here rather than in the page, so reloads lose none.
   const violations = [];
   await context.exposeBinding('__lifeosCspViolation', (_source, v) => { violations.push(v); });
@@ -110,10 +111,19 @@ export async function goTo(page, name) {
   await page.waitForSelector(`main#content[aria-label="${name}"]`);
 }
 
+// Adds a task with the quick add of the screen shown (Today's when the
+// screen has none), and waits for the app to say where it went.
 export async function addTask(page, line) {
-  if (!(await page.getByRole('textbox', { name: 'Add a task' }).count())) await goTo(page, 'Today');
-  await page.getByRole('textbox', { name: 'Add a task' }).fill(line);
+  const field = page.getByRole('textbox', { name: 'Add a task' });
+  if (!(await field.count())) await goTo(page, 'Today');
+  await field.fill(line);
   await page.getByRole('button', { name: 'Add', exact: true }).click();
+  await page.waitForFunction(() => document.querySelector('#quick-add')?.value === '', null, { timeout: 5000 });
+}
+
+// The toasts shown now.
+export async function toasts(page) {
+  return page.locator('.toasts .toast').allTextContents();
 }
 
 export async function syncStatus(page) {

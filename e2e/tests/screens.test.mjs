@@ -115,10 +115,48 @@ test('every screen, desktop and phone: screenshots and accessible names', async 
   await page.getByRole('textbox', { name: 'Add a task' }).focus();
   await page.keyboard.type('Typed with the keyboard only');
   await page.keyboard.press('Enter');
-  await page.getByText('Typed with the keyboard only').first().waitFor().catch(async () => {
-    await goTo(page, 'Tasks');
-    await page.getByRole('button', { name: 'Edit Typed with the keyboard only' }).waitFor();
-  });
+  await page.locator('.today .task-line', { hasText: 'Typed with the keyboard only' }).waitFor({ timeout: 2000 });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('quick add: on Today a task is planned for today, and every add says where it went', async () => {
+  const { page, context, errors } = await device(browser, relay.url);
+  await open(page);
+  await goTo(page, 'Today');
+  const onToday = (title) => page.locator('.today .task-line', { hasText: title });
+  const toast = (text) => page.locator('.toasts .toast', { hasText: text });
+
+  // No date: planned for today, so it stays on the screen, and a toast says so.
+  await addTask(page, 'Buy oat milk @errands');
+  await onToday('Buy oat milk').waitFor({ timeout: 2000 });
+  await toast('Added “Buy oat milk” for today.').waitFor({ timeout: 2000 });
+
+  // What the line says wins; the toast names where the task went instead.
+  await addTask(page, 'Renew the car insurance in 3 days');
+  await toast('Added “Renew the car insurance” to Inbox · due').waitFor({ timeout: 2000 });
+  assert.equal(await onToday('Renew the car insurance').count(), 0);
+  await addTask(page, 'Learn the cello +someday');
+  await toast('Added “Learn the cello” to Someday.').waitFor({ timeout: 2000 });
+  assert.equal(await onToday('Learn the cello').count(), 0);
+
+  // Anywhere else a task is added as written, into the inbox, and says so.
+  await goTo(page, 'Tasks');
+  await addTask(page, 'Sort the photos');
+  await toast('Added “Sort the photos” to Inbox.').waitFor({ timeout: 2000 });
+  await goTo(page, 'Today');
+  assert.equal(await onToday('Sort the photos').count(), 0);
+
+  // Other adds answer too: a habit, a category.
+  await goTo(page, 'Habits');
+  await page.getByRole('button', { name: 'New habit' }).click();
+  await page.getByLabel('Name').fill('Stretch');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await toast('Added the habit “Stretch”.').waitFor({ timeout: 2000 });
+  await goTo(page, 'Finance');
+  await page.getByLabel('New category').fill('Books');
+  await page.getByRole('button', { name: 'Add', exact: true }).click();
+  await toast('Added the category “Books”.').waitFor({ timeout: 2000 });
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -221,11 +221,10 @@ pub fn Finance() -> Html {
         let new_category = new_category.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            if ctx
-                .act(|d| d.add_category(now(), &new_category, false))
-                .is_some()
-            {
+            let name = new_category.trim().to_string();
+            if ctx.act(|d| d.add_category(now(), &name, false)).is_some() {
                 new_category.set(String::new());
+                ctx.toast.emit(format!("Added the category “{name}”."));
             }
         })
     };

@@ -329,7 +329,14 @@ fn HabitEditor(props: &EditorProps) -> Html {
                 }),
             };
             match result {
-                Ok(()) => close.emit(()),
+                Ok(()) => {
+                    ctx.toast.emit(if id.is_some() {
+                        format!("Saved “{}”.", name.trim())
+                    } else {
+                        format!("Added the habit “{}”.", name.trim())
+                    });
+                    close.emit(());
+                }
                 Err(e) => error.set(Some(crate::ui::explain(&e))),
             }
         })

@@ -37,9 +37,9 @@ pub fn FactorField(props: &FactorFieldProps) -> Html {
                 <input id={code_id} inputmode="numeric" autocomplete="one-time-code" required=true
                     maxlength="12" value={code.clone()} placeholder="123 456"
                     oninput={let f = onchange.clone(); move |e: InputEvent| f.emit(Factor::Code(input_value(&e)))} />
-                <button type="button" class="link" onclick={move |_| onchange.emit(Factor::RecoveryCode(String::new()))}>
+                <p class="links"><button type="button" class="link" onclick={move |_| onchange.emit(Factor::RecoveryCode(String::new()))}>
                     { "Use a recovery code instead" }
-                </button>
+                </button></p>
             </>
         },
         Factor::RecoveryCode(code) => html! {
@@ -48,9 +48,9 @@ pub fn FactorField(props: &FactorFieldProps) -> Html {
                 <input id={recovery_id} autocomplete="off" required=true maxlength="40"
                     value={code.clone()} placeholder="xxxx-xxxx-xxxx-xxxx"
                     oninput={let f = onchange.clone(); move |e: InputEvent| f.emit(Factor::RecoveryCode(input_value(&e)))} />
-                <button type="button" class="link" onclick={move |_| onchange.emit(Factor::Code(String::new()))}>
+                <p class="links"><button type="button" class="link" onclick={move |_| onchange.emit(Factor::Code(String::new()))}>
                     { "Use the authenticator app" }
-                </button>
+                </button></p>
             </>
         },
     }
@@ -260,8 +260,8 @@ pub fn SecurityCard() -> Html {
                         { for codes.iter().map(|c| html! { <li><code>{ c }</code></li> }) }
                     </ol>
                     <div class="row">
-                        <button class="secondary" onclick={copy}>{ "Copy" }</button>
-                        <button class="secondary" onclick={download}>{ "Download" }</button>
+                        <button class="secondary" onclick={copy}>{ "Copy codes" }</button>
+                        <button class="secondary" onclick={download}>{ "Download codes" }</button>
                         <button onclick={done}>{ "I have saved them" }</button>
                     </div>
                 </>
@@ -282,7 +282,9 @@ pub fn SecurityCard() -> Html {
                 <input id="mfa-off-password" type="password" autocomplete="current-password" required=true value={(*password).clone()}
                     oninput={let p = password.clone(); move |e: InputEvent| p.set(input_value(&e))} />
                 <FactorField id="mfa-off" value={(*factor).clone()} onchange={on_factor} />
-                <button type="submit" class="danger" disabled={*busy}>{ if *busy { "Please wait…" } else { "Turn off two-step sign-in" } }</button>
+                <p class="actions">
+                    <button type="submit" class="danger" disabled={*busy}>{ if *busy { "Please wait…" } else { "Turn off two-step sign-in" } }</button>
+                </p>
             </form>
         },
     };
@@ -332,7 +334,12 @@ pub fn SessionsCard() -> Html {
         use_effect_with((token.is_some(), *reload), move |_| {
             if let Some(token) = token {
                 wasm_bindgen_futures::spawn_local(async move {
-                    sessions.set(Some(api::sessions(&token).await.map_err(|e| e.message)));
+                    let list = api::sessions(&token).await.map(|mut list| {
+                        // This browser first, then the most recently used.
+                        list.sort_by_key(|s| !s.current);
+                        list
+                    });
+                    sessions.set(Some(list.map_err(|e| e.message)));
                 });
             }
         });

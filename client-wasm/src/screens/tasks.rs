@@ -1,8 +1,9 @@
 //! Tasks: GTD lists, projects, contexts, search, the task editor, quick add.
 
 use lifeos_core::EntityId;
-use lifeos_core::tasks::{Recurrence, Status, Task, TaskPatch, Unit, quick_add};
-use lifeos_core::time::{Weekday, parse_date};
+use lifeos_core::tasks::quick_add::{self, AddedOn};
+use lifeos_core::tasks::{Recurrence, Status, Task, TaskPatch, Unit};
+use lifeos_core::time::{Date, Weekday, parse_date};
 use yew::prelude::*;
 
 use crate::app::Ctx;
@@ -27,14 +28,43 @@ fn list_name(s: Status) -> &'static str {
     }
 }
 
+/// Props of [`QuickAdd`].
+#[derive(Properties, PartialEq)]
+pub struct QuickAddProps {
+    /// Where it is shown: on Today, a task with no date is planned for today.
+    #[prop_or(AddedOn::Elsewhere)]
+    pub on: AddedOn,
+}
+
+/// What the user is told after adding `task`: where it went, so a task that
+/// lands on another screen than this one is not lost from sight.
+fn added_message(task: &Task, today: Date) -> String {
+    let for_today = task.scheduled == Some(today) || task.due == Some(today);
+    let mut text = if for_today {
+        format!("Added “{}” for today", task.title)
+    } else {
+        format!("Added “{}” to {}", task.title, list_name(task.status))
+    };
+    if let Some(d) = task.due.filter(|d| *d != today) {
+        text.push_str(&format!(" · due {}", human_date(d, today)));
+    }
+    if let Some(d) = task.scheduled.filter(|d| *d != today) {
+        text.push_str(&format!(" · starts {}", human_date(d, today)));
+    }
+    text.push('.');
+    text
+}
+
 /// One line that becomes a task: `Call mom tomorrow #family @phone`.
 #[function_component]
-pub fn QuickAdd() -> Html {
+pub fn QuickAdd(props: &QuickAddProps) -> Html {
     let ctx = use_context::<Ctx>().expect("ctx");
     let line = use_state(String::new);
+    let on = props.on;
     let preview = quick_add::parse(&line, today())
         .ok()
-        .filter(|_| !line.trim().is_empty());
+        .filter(|_| !line.trim().is_empty())
+        .map(|q| q.added_on(on, today()));
     let onsubmit = {
         let ctx = ctx.clone();
         let line = line.clone();
@@ -45,11 +75,12 @@ pub fn QuickAdd() -> Html {
                     .emit("Type what the task is, like “Call mom tomorrow #family @phone”.".into());
                 return;
             }
-            if ctx
-                .act(|d| d.quick_add_task(now(), today(), &line))
-                .is_some()
-            {
+            let day = today();
+            if let Some(id) = ctx.act(|d| d.quick_add_task(now(), day, &line, on)) {
                 line.set(String::new());
+                if let Some(task) = ctx.rt.read(|d| d.and_then(|d| d.task(id).ok())) {
+                    ctx.toast.emit(added_message(&task, day));
+                }
             }
         })
     };
@@ -66,7 +97,8 @@ pub fn QuickAdd() -> Html {
                     if let Some(p) = &q.project { { format!(" · #{p}") } }
                     { for q.contexts.iter().map(|c| format!(" · @{c}")) }
                     if let Some(d) = q.due { { format!(" · due {}", human_date(d, today())) } }
-                    if let Some(d) = q.scheduled { { format!(" · starts {}", human_date(d, today())) } }
+                    if let Some(d) = q.scheduled { { if d == today() { " · for today".to_string() } else { format!(" · starts {}", human_date(d, today())) } } }
+                    if let Some(s) = q.status.filter(|_| q.scheduled.is_none() && q.due.is_none()) { { format!(" · {}", list_name(s)) } }
                 </p>
             }
         </form>
@@ -357,6 +389,7 @@ fn TaskDetail(props: &DetailProps) -> Html {
                     )
                 });
                 new_project.set(String::new());
+                ctx.toast.emit(format!("Added the project #{name}."));
             }
         })
     };

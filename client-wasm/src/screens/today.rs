@@ -11,6 +11,7 @@ use crate::runtime::{now, today};
 use crate::screens::finance::ExpenseForm;
 use crate::screens::tasks::QuickAdd;
 use crate::ui::{human_date, input_value, money};
+use lifeos_core::tasks::quick_add::AddedOn;
 
 /// The Today screen.
 #[function_component]
@@ -42,7 +43,7 @@ pub fn TodayScreen() -> Html {
     html! {
         <section class="screen today">
             <h1>{ "Today" } <small>{ date.format(" · %A %-d %B").to_string() }</small></h1>
-            <QuickAdd />
+            <QuickAdd on={AddedOn::Today} />
             <div class="grid2">
                 <div>
                     if nothing {

@@ -49,7 +49,31 @@ pub struct QuickAdd {
     pub status: Option<Status>,
 }
 
+/// Where a quick-add line was typed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddedOn {
+    /// On Today: what is added there is planned for today (as in Things
+    /// and Todoist), so it stays on the screen the user is looking at.
+    Today,
+    /// Anywhere else (a task list, the CLI): exactly as written.
+    Elsewhere,
+}
+
 impl QuickAdd {
+    /// The line as typed on `on`: on Today, a line that names no date and
+    /// neither `+waiting` nor `+someday` is scheduled for `today` and goes
+    /// on the Next list (it is decided: it is for today). Whatever the line
+    /// says wins.
+    pub fn added_on(mut self, on: AddedOn, today: Date) -> QuickAdd {
+        let dated = self.due.is_some() || self.scheduled.is_some();
+        let later = matches!(self.status, Some(Status::Waiting | Status::Someday));
+        if on == AddedOn::Today && !dated && !later {
+            self.scheduled = Some(today);
+            self.status = Some(self.status.unwrap_or(Status::Next));
+        }
+        self
+    }
+
     /// The task to add; the caller has found (or created) the project named
     /// by [`QuickAdd::project`] and passes its id.
     pub fn into_new_task(self, project: Option<EntityId>) -> NewTask {

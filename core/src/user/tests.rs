@@ -1,6 +1,8 @@
 use super::*;
 use crate::habits::{HabitKind, Schedule};
 use crate::money::Currency;
+use crate::tasks::Status;
+use crate::tasks::quick_add::AddedOn;
 use crate::time::{Weekday, parse_date};
 
 fn d(s: &str) -> Date {
@@ -488,6 +490,7 @@ fn quick_add_finds_or_creates_the_project_and_reports_what_changed() {
             t(2_000),
             d("2026-11-26"),
             "Call mom tomorrow #family @phone",
+            AddedOn::Elsewhere,
         )
         .unwrap();
     let task = data.task(id).unwrap();
@@ -506,7 +509,12 @@ fn quick_add_finds_or_creates_the_project_and_reports_what_changed() {
     );
     // A new project name makes the project.
     let id = data
-        .quick_add_task(t(3_000), d("2026-11-26"), "Paint #house")
+        .quick_add_task(
+            t(3_000),
+            d("2026-11-26"),
+            "Paint #house",
+            AddedOn::Elsewhere,
+        )
         .unwrap();
     let project = data.task(id).unwrap().project.unwrap();
     assert!(
@@ -518,10 +526,46 @@ fn quick_add_finds_or_creates_the_project_and_reports_what_changed() {
     // Bad lines change nothing.
     let before = data.heads();
     assert!(
-        data.quick_add_task(t(4_000), d("2026-11-26"), "#work @x")
+        data.quick_add_task(t(4_000), d("2026-11-26"), "#work @x", AddedOn::Today)
             .is_err()
     );
     assert!(data.changed_since(&before).is_empty());
+}
+
+#[test]
+fn a_task_added_on_today_without_a_date_is_planned_for_today() {
+    let mut data = UserData::create(DocumentId::generate(), t(1_000)).unwrap();
+    let today = d("2026-11-26");
+    let add = |data: &mut UserData, line: &str, on| {
+        let id = data.quick_add_task(t(2_000), today, line, on).unwrap();
+        data.task(id).unwrap()
+    };
+    // On Today: scheduled today, on the Next list, and on Today's screen.
+    let task = add(&mut data, "Buy milk", AddedOn::Today);
+    assert_eq!(
+        (task.scheduled, task.due, task.status),
+        (Some(today), None, Status::Next)
+    );
+    let shown = data.today(today).unwrap();
+    assert!(shown.scheduled.iter().any(|e| e.task.id == task.id));
+    // A list named in the line is kept, and still planned today.
+    let task = add(&mut data, "Reply to Sam +inbox", AddedOn::Today);
+    assert_eq!((task.scheduled, task.status), (Some(today), Status::Inbox));
+    // What the line says wins: a date, a start date, waiting or someday.
+    let task = add(&mut data, "Call mom friday", AddedOn::Today);
+    assert_eq!((task.scheduled, task.due), (None, Some(d("2026-11-27"))));
+    let task = add(&mut data, "Taxes start:monday", AddedOn::Today);
+    assert_eq!((task.scheduled, task.due), (Some(d("2026-11-30")), None));
+    let task = add(&mut data, "Learn piano +someday", AddedOn::Today);
+    assert_eq!((task.scheduled, task.status), (None, Status::Someday));
+    let task = add(&mut data, "Parcel from Ana +waiting", AddedOn::Today);
+    assert_eq!((task.scheduled, task.status), (None, Status::Waiting));
+    // Anywhere else, exactly as written: the inbox, no date.
+    let task = add(&mut data, "Buy bread", AddedOn::Elsewhere);
+    assert_eq!(
+        (task.scheduled, task.due, task.status),
+        (None, None, Status::Inbox)
+    );
 }
 
 #[test]
