@@ -166,10 +166,6 @@ pub struct Engine {
     received: BTreeSet<DocumentId>,
     /// Something arrived that is not written to the replica yet.
     unsaved: bool,
-    /// The heads the relay confirmed per document, kept across disconnects.
-    confirmed: BTreeMap<DocumentId, Vec<ChangeHash>>,
-    /// Those last written to the replica.
-    confirmed_written: BTreeMap<DocumentId, Vec<ChangeHash>>,
     /// What went wrong without stopping the sync, for the user.
     pub problems: Vec<String>,
 }
@@ -196,6 +192,12 @@ impl Engine {
             Some(data) => DeviceDocuments::with_data(data),
             None => DeviceDocuments::new(root),
         };
+        // What the relay confirmed before, so the count of changes it lacks
+        // is right before it says anything on this connection.
+        let mut confirmed = Vec::new();
+        for id in loaded.documents.keys() {
+            confirmed.push((*id, session.confirmed(*id)?));
+        }
         let mut taken: BTreeSet<DocumentId> = documents.ids().into_iter().collect();
         taken.extend(local.iter().flat_map(UserData::document_ids));
         taken.extend(local_root);
@@ -205,15 +207,17 @@ impl Engine {
                 documents.insert(id, stored.doc);
             }
         }
+        let mut sync = DeviceSync::new(peer, documents);
+        for (id, heads) in confirmed {
+            sync.remember_confirmed(id, heads);
+        }
         Ok(Engine {
-            sync: DeviceSync::new(peer, documents),
+            sync,
             local,
             local_root,
             unavailable: BTreeSet::new(),
             received: BTreeSet::new(),
             unsaved: false,
-            confirmed: BTreeMap::new(),
-            confirmed_written: BTreeMap::new(),
             problems,
         })
     }
@@ -227,18 +231,7 @@ impl Engine {
 
     /// The connection is gone.
     pub fn disconnected(&mut self) {
-        self.note_confirmed();
         self.sync.disconnected();
-    }
-
-    /// Keeps what the relay confirmed so far (the sync engine forgets it
-    /// when the connection goes).
-    fn note_confirmed(&mut self) {
-        for id in self.sync.documents().ids() {
-            if let Some(heads) = self.sync.confirmed_heads(id) {
-                self.confirmed.insert(id, heads);
-            }
-        }
     }
 
     /// A document message from the relay.
@@ -280,12 +273,8 @@ impl Engine {
     /// Records in the replica what the relay confirmed since the last time
     /// (for `status`, which counts the rest as pending).
     pub fn write_confirmed(&mut self, session: &Session<'_>) -> Result<(), SyncError> {
-        self.note_confirmed();
-        for (id, heads) in &self.confirmed {
-            if self.confirmed_written.get(id) != Some(heads) {
-                session.set_confirmed(*id, heads)?;
-                self.confirmed_written.insert(*id, heads.clone());
-            }
+        for (id, heads) in self.sync.confirmed_updates() {
+            session.set_confirmed(id, &heads)?;
         }
         Ok(())
     }

@@ -127,6 +127,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         peer_id: "web-bench".into(),
         local_root: Some(root.to_url()),
         account: None,
+        confirmed: Default::default(),
     };
     std::fs::write(dir.join("meta.json"), serde_json::to_string(&meta)?)?;
     println!(

@@ -36,6 +36,10 @@ pub struct Meta {
     pub local_root: Option<String>,
     /// The signed-in account.
     pub account: Option<Account>,
+    /// The heads the relay last confirmed storing, per document (hex), so the
+    /// count of changes it lacks is right offline and after a reload.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub confirmed: BTreeMap<String, Vec<String>>,
 }
 
 /// A signed-in account.
@@ -239,6 +243,7 @@ impl Engine {
             peer_id: random_peer,
             local_root: None,
             account: None,
+            confirmed: BTreeMap::new(),
         });
 
         // Group the records by document; documents are loaded on demand.
@@ -348,7 +353,15 @@ impl Engine {
             };
             let peer = PeerId::new(meta.peer_id.clone())
                 .unwrap_or_else(|| PeerId::new("web").expect("valid"));
-            engine.sync = Some(DeviceSync::new(peer, documents));
+            let mut sync = DeviceSync::new(peer, documents);
+            for (doc, heads) in &meta.confirmed {
+                let id = DocumentId::parse(doc);
+                let heads: Result<Vec<ChangeHash>, _> = heads.iter().map(|h| h.parse()).collect();
+                if let (Ok(id), Ok(heads)) = (id, heads) {
+                    sync.remember_confirmed(id, heads);
+                }
+            }
+            engine.sync = Some(sync);
         }
         engine.finish_open(now, fresh, effects)
     }
@@ -749,6 +762,7 @@ impl Engine {
                 .unwrap_or_else(|| PeerId::new("web").expect("valid"));
             self.sync = Some(DeviceSync::new(peer, DeviceDocuments::new(root)));
             self.connection = None;
+            self.meta.confirmed.clear();
         }
         writes.push(self.meta_write());
         Effects {
@@ -849,6 +863,18 @@ impl Engine {
         }
         effects.writes.append(&mut self.queued);
         effects.writes.extend(self.persist());
+        let confirmed = self
+            .sync
+            .as_mut()
+            .map(DeviceSync::confirmed_updates)
+            .unwrap_or_default();
+        if !confirmed.is_empty() {
+            for (id, heads) in confirmed {
+                let heads = heads.iter().map(ToString::to_string).collect();
+                self.meta.confirmed.insert(doc_key(&id), heads);
+            }
+            effects.writes.push(self.meta_write());
+        }
         effects
     }
 

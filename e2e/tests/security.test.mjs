@@ -30,6 +30,7 @@ test('the app works under its Content-Security-Policy, and injected script does 
   for (let i = 0; i < 40; i++) await addTask(page, `Task number ${i}`);
   for (const screen of ['Today', 'Tasks', 'Matrix', 'Habits', 'Finance', 'Settings']) await goTo(page, screen);
   await goTo(page, 'Tasks');
+  await page.getByLabel('Search tasks').fill('Task number');
   await page.getByText(/^Task number \d+$/).first().waitFor();
   // Rows of a long list are placed through the CSSOM, not style attributes.
   const rows = await page.evaluate(() => [...document.querySelectorAll('.vrow')].map((r) => r.style.top));

@@ -13,7 +13,8 @@ after(async () => { await browser?.close(); await relay?.stop(); });
 
 async function taskVisible(page, title, timeout = 2000) {
   await goTo(page, 'Tasks');
-  await page.getByRole('button', { name: 'Inbox' }).click();
+  // Search looks through every list (a task added on Today is on Next, elsewhere in the Inbox).
+  await page.getByLabel('Search tasks').fill(title);
   await page.getByRole('button', { name: `Edit ${title}` }).waitFor({ timeout });
 }
 
@@ -159,4 +160,42 @@ test('two browsers of one user: live changes, offline edits, concurrent edits of
   assert.deepEqual(a.errors.filter((e) => !/net::|Failed to fetch|WebSocket/.test(e)), []);
   await a.context.close();
   await b.context.close();
+});
+
+test('the unsynced count is exactly the edits the relay lacks, through offline flips and a reload', async () => {
+  const { page, context } = await device(browser, relay.url);
+  const badge = async () => (await page.getByTestId('sync-status').textContent()).trim();
+  const offline = async (on) => {
+    await context.setOffline(on);
+    if (on) await page.getByTestId('sync-status').filter({ hasText: 'Offline' }).waitFor({ timeout: 10000 });
+    else await waitSynced(page, 20000);
+  };
+  await open(page);
+  await addTask(page, 'Made before signing in');
+  await register(page, uniqueEmail('count'));
+  await waitSynced(page);
+
+  // Synced, then offline at once: nothing waits.
+  await offline(true);
+  assert.equal(await badge(), 'Offline');
+  // Three edits offline: three waiting, on the badge and in Settings, after a reload too.
+  await goTo(page, 'Today');
+  for (const line of ['Offline one', 'Offline two', 'Offline three']) await addTask(page, line);
+  assert.equal(await badge(), 'Offline · 3 not synced');
+  await page.reload();
+  await page.waitForSelector('main#content');
+  await page.getByTestId('sync-status').filter({ hasText: 'Offline · 3 not synced' }).waitFor({ timeout: 5000 });
+  await goTo(page, 'Settings');
+  assert.equal((await page.getByTestId('unconfirmed').textContent()).trim(), '3');
+
+  // Back online, the relay confirms them; offline again, none wait.
+  await offline(false);
+  assert.equal((await page.getByTestId('unconfirmed').textContent()).trim(), '0');
+  await offline(true);
+  assert.equal(await badge(), 'Offline');
+  await goTo(page, 'Today');
+  await addTask(page, 'One more offline');
+  assert.equal(await badge(), 'Offline · 1 not synced');
+  await offline(false);
+  await context.close();
 });

@@ -494,6 +494,46 @@ fn local_data_joins_a_new_account_and_a_second_browser_with_its_own_data_gets_ev
 }
 
 #[test]
+fn the_unsynced_count_is_exactly_the_edits_the_relay_lacks_offline_and_after_reloads() {
+    let mut relay = Relay::new();
+    let mut a = Browser::new("web-a");
+    a.act(&mut relay, |d| d.add_task(at(1), task("Before signing in")));
+    let e = a.engine.sign_in(USER, "me@example.com", "r");
+    a.handle(&mut relay, e);
+    a.connect(&mut relay);
+    settle(&mut relay, &mut [&mut a]);
+    assert_eq!(a.engine.status(true), SyncStatus::Synced);
+    assert_eq!(a.engine.unconfirmed(), 0);
+
+    // Offline at once: nothing is waiting, whatever the documents hold.
+    a.disconnect(&mut relay);
+    assert_eq!(a.engine.status(false), SyncStatus::Offline);
+    assert_eq!(a.engine.unconfirmed(), 0);
+    // N edits offline are N changes waiting, after a reload too.
+    for i in 0..3 {
+        a.act(&mut relay, |d| {
+            d.add_task(at(10 + i), task(&format!("Offline {i}")))
+        });
+    }
+    assert_eq!(a.engine.unconfirmed(), 3);
+    a.engine = a.disk.open(20);
+    assert_eq!(a.engine.unconfirmed(), 3);
+
+    // Back online: once the relay confirms, none; offline again, still none.
+    a.connect(&mut relay);
+    assert!(a.engine.unconfirmed() <= 3);
+    settle(&mut relay, &mut [&mut a]);
+    assert_eq!(a.engine.status(true), SyncStatus::Synced);
+    assert_eq!(a.engine.unconfirmed(), 0);
+    a.disconnect(&mut relay);
+    assert_eq!(a.engine.unconfirmed(), 0);
+    a.engine = a.disk.open(30);
+    assert_eq!(a.engine.unconfirmed(), 0);
+    a.act(&mut relay, |d| d.add_task(at(31), task("One more")));
+    assert_eq!(a.engine.unconfirmed(), 1);
+}
+
+#[test]
 fn a_new_browser_signing_in_finds_every_document_by_itself() {
     let mut relay = Relay::new();
     let mut a = Browser::new("web-a");

@@ -137,10 +137,14 @@ pub fn Tasks() -> Html {
     let needle = search.trim().to_lowercase();
     let shown: Vec<Task> = tasks
         .iter()
-        .filter(|t| match &*filter {
-            Filter::List(s) => t.status == *s,
-            Filter::Project(p) => t.project == Some(*p) && t.is_open(),
-            Filter::Context(c) => t.contexts.contains(c) && t.is_open(),
+        // A search looks through every task, whichever list is picked.
+        .filter(|t| {
+            !needle.is_empty()
+                || match &*filter {
+                    Filter::List(s) => t.status == *s,
+                    Filter::Project(p) => t.project == Some(*p) && t.is_open(),
+                    Filter::Context(c) => t.contexts.contains(c) && t.is_open(),
+                }
         })
         .filter(|t| {
             needle.is_empty()
@@ -211,13 +215,17 @@ pub fn Tasks() -> Html {
             }
         })
     };
-    let heading = match &*filter {
-        Filter::List(s) => list_name(*s).to_string(),
-        Filter::Project(p) => projects
-            .iter()
-            .find(|x| x.id == *p)
-            .map_or("Project".into(), |p| format!("#{}", p.name)),
-        Filter::Context(c) => format!("@{c}"),
+    let heading = if !needle.is_empty() {
+        "Search in all tasks".to_string()
+    } else {
+        match &*filter {
+            Filter::List(s) => list_name(*s).to_string(),
+            Filter::Project(p) => projects
+                .iter()
+                .find(|x| x.id == *p)
+                .map_or("Project".into(), |p| format!("#{}", p.name)),
+            Filter::Context(c) => format!("@{c}"),
+        }
     };
     let detail = selected.and_then(|id| tasks.iter().find(|t| t.id == id).cloned());
     html! {

@@ -6,9 +6,9 @@
 //! ledger). Documents that arrive before the root lists them wait, and join
 //! the user's data when it does. The web app and the CLI both drive this.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use automerge::AutoCommit;
+use automerge::{AutoCommit, ChangeHash};
 
 use super::client::{Client, ClientOutput, Documents};
 use super::document::SyncError;
@@ -156,8 +156,18 @@ impl Documents for DeviceDocuments {
 }
 
 /// A device's sync with the relay, for all of one user's documents.
+///
+/// It also keeps what the relay confirmed storing, per document, across
+/// disconnects: the protocol state forgets the relay's heads when the
+/// connection goes, yet "how many of my changes are not on the relay" must
+/// stay exact offline. The device stores them ([`DeviceSync::confirmed_updates`])
+/// and hands them back after a restart ([`DeviceSync::remember_confirmed`]).
 pub struct DeviceSync {
     client: Client<DeviceDocuments>,
+    /// The heads the relay last confirmed storing, per document.
+    confirmed: BTreeMap<DocumentId, Vec<ChangeHash>>,
+    /// Documents whose confirmed heads changed since the device stored them.
+    confirmed_dirty: BTreeSet<DocumentId>,
 }
 
 impl DeviceSync {
@@ -165,6 +175,34 @@ impl DeviceSync {
     pub fn new(local: PeerId, documents: DeviceDocuments) -> Self {
         DeviceSync {
             client: Client::new(local, documents),
+            confirmed: BTreeMap::new(),
+            confirmed_dirty: BTreeSet::new(),
+        }
+    }
+
+    /// What the relay confirmed storing of `id` as the device stored it
+    /// (from [`DeviceSync::confirmed_updates`] before a restart).
+    pub fn remember_confirmed(&mut self, id: DocumentId, heads: Vec<ChangeHash>) {
+        self.confirmed.insert(id, heads);
+    }
+
+    /// The documents whose confirmed heads changed since the last call, to
+    /// store so that a restarted device counts its unconfirmed changes right.
+    pub fn confirmed_updates(&mut self) -> Vec<(DocumentId, Vec<ChangeHash>)> {
+        std::mem::take(&mut self.confirmed_dirty)
+            .into_iter()
+            .filter_map(|id| self.confirmed.get(&id).map(|h| (id, h.clone())))
+            .collect()
+    }
+
+    /// Takes what the relay says it stores of `id` into the kept heads.
+    fn note_confirmed(&mut self, id: DocumentId) {
+        let Some(heads) = self.client.confirmed_heads(id) else {
+            return;
+        };
+        if self.confirmed.get(&id) != Some(&heads) {
+            self.confirmed.insert(id, heads);
+            self.confirmed_dirty.insert(id);
         }
     }
 
@@ -193,6 +231,9 @@ impl DeviceSync {
     /// Handles a document message from the relay.
     pub fn receive(&mut self, message: &Message) -> Result<Vec<ClientOutput>, SyncError> {
         let mut out = self.client.receive(message)?;
+        if let Some(id) = message.document_id() {
+            self.note_confirmed(id);
+        }
         let root = self.client.documents().root_id;
         let grew = out
             .iter()
@@ -223,9 +264,25 @@ impl DeviceSync {
         out
     }
 
-    /// Changes not yet confirmed by the relay (not yet durable).
+    /// Changes on this device that the relay has not confirmed storing (not
+    /// yet durable there), connected or not: counted from the relay's heads
+    /// as it last stated them, kept across disconnects and restarts.
     pub fn unconfirmed_changes(&mut self) -> usize {
-        self.client.unconfirmed_changes()
+        let ids = self.client.documents().ids();
+        let mut total = 0;
+        for id in ids {
+            self.note_confirmed(id);
+            let confirmed = self.confirmed.get(&id).cloned().unwrap_or_default();
+            let Some(doc) = self.client.documents_mut().get_mut(&id) else {
+                continue;
+            };
+            let known: Vec<ChangeHash> = confirmed
+                .into_iter()
+                .filter(|h| doc.get_change_by_hash(h).is_some())
+                .collect();
+            total += doc.get_changes(&known).len();
+        }
+        total
     }
 
     /// The heads of `id` the relay confirmed storing (see [`Client::confirmed_heads`]).
