@@ -10,11 +10,10 @@
 //! are recorded per document: `status` counts the changes it has not
 //! confirmed without any network.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use automerge::ChangeHash;
 use futures_util::{SinkExt, StreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lifeos_core::sync::{
