@@ -1,4 +1,4 @@
-//! The relay's HTTP API (same origin): accounts and feature flags.
+//! The relay's HTTP API (same origin): accounts, sessions, the audit log and export.
 
 use serde::Deserialize;
 
@@ -313,6 +313,39 @@ pub async fn logout(refresh_token: &str) -> Result<(), ApiError> {
     .map(drop)
 }
 
+/// Changes the password; every other session ends, this one gets a fresh pair.
+pub async fn change_password(
+    token: &str,
+    current: &str,
+    new_password: &str,
+) -> Result<TokenPair, ApiError> {
+    pair(
+        call(
+            "POST",
+            "/api/v1/auth/password",
+            Some(json!({"current_password": current, "new_password": new_password})),
+            Some(token),
+        )
+        .await?,
+    )
+}
+
+/// A single-use ticket for one sync connection (valid 30 seconds).
+pub async fn sync_ticket(token: &str) -> Result<String, ApiError> {
+    #[derive(Deserialize)]
+    struct Ticket {
+        ticket: String,
+    }
+    parse::<Ticket>(call("POST", "/api/v1/sync/ticket", None, Some(token)).await?).map(|t| t.ticket)
+}
+
+/// Ends every session of the account, this browser's too.
+pub async fn logout_all(token: &str) -> Result<(), ApiError> {
+    call("POST", "/api/v1/auth/logout-all", None, Some(token))
+        .await
+        .map(drop)
+}
+
 /// Asks for a password reset mail.
 pub async fn request_reset(email: &str) -> Result<(), ApiError> {
     call(
@@ -335,19 +368,6 @@ pub async fn confirm_reset(token: &str, new_password: &str) -> Result<(), ApiErr
     )
     .await
     .map(drop)
-}
-
-/// The relay's feature flags.
-pub async fn features() -> Result<Vec<(String, bool)>, ApiError> {
-    let v = call("GET", "/api/v1/features", None, None).await?;
-    Ok(v.get("flags")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.clone(), v.as_bool().unwrap_or(false)))
-                .collect()
-        })
-        .unwrap_or_default())
 }
 
 /// One event of the account's audit log.

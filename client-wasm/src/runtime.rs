@@ -66,6 +66,8 @@ pub struct Runtime {
     reconnect: RefCell<Option<Timeout>>,
     refresh: RefCell<Option<Timeout>>,
     refreshing: Cell<bool>,
+    /// A connection attempt is under way (getting a token or a ticket).
+    connecting: Cell<bool>,
     /// Set when the relay refused our session: sync stops until the user signs in again.
     session_ended: Cell<bool>,
     save_error: RefCell<Option<String>>,
@@ -97,6 +99,7 @@ impl Runtime {
             reconnect: RefCell::new(None),
             refresh: RefCell::new(None),
             refreshing: Cell::new(false),
+            connecting: Cell::new(false),
             session_ended: Cell::new(false),
             save_error: RefCell::new(None),
             notify: RefCell::new(None),
@@ -357,40 +360,69 @@ impl Runtime {
 
     /// Connects to the relay (getting an access token first if needed).
     fn connect(self: &Rc<Self>) {
-        if self.session_ended.get() || self.socket.borrow().is_some() {
+        if self.session_ended.get() || self.socket.borrow().is_some() || self.connecting.get() {
             return;
         }
         self.reconnect.borrow_mut().take();
+        self.connecting.set(true);
         let rt = self.clone();
         spawn_local(async move {
-            if rt.access.borrow().is_none() {
-                match rt.refresh_token().await {
-                    Ok(()) => {}
-                    Err(e) if e.status == 401 => return,
-                    Err(_) => {
-                        rt.schedule_reconnect();
-                        return;
-                    }
-                }
-            }
-            let Some(token) = rt.access.borrow().clone() else {
-                return;
-            };
-            if let Err(e) = rt.open_socket(&token) {
-                web_sys::console::warn_1(&format!("sync socket: {}", describe(&e)).into());
+            let opened = rt.open_with_ticket().await;
+            rt.connecting.set(false);
+            if !opened {
                 rt.schedule_reconnect();
             }
         });
     }
 
-    fn open_socket(self: &Rc<Self>, token: &str) -> Result<(), JsValue> {
+    /// Gets a token if needed, trades it for a single-use sync ticket (so the
+    /// token never appears in the WebSocket's URL, which consoles and proxy
+    /// logs show), and opens the socket. `false` when it should be retried.
+    async fn open_with_ticket(self: &Rc<Self>) -> bool {
+        if self.access.borrow().is_none() {
+            match self.refresh_token().await {
+                Ok(()) => {}
+                // The session ended: nothing to retry until the user signs in.
+                Err(e) if e.status == 401 => return true,
+                Err(_) => return false,
+            }
+        }
+        let Some(token) = self.access.borrow().clone() else {
+            return true;
+        };
+        let ticket = match api::sync_ticket(&token).await {
+            Ok(ticket) => ticket,
+            Err(e) => {
+                if e.status == 401 {
+                    // The access token expired meanwhile: refresh on the next try.
+                    *self.access.borrow_mut() = None;
+                }
+                return false;
+            }
+        };
+        if self.session_ended.get() || self.socket.borrow().is_some() {
+            return true;
+        }
+        match self.open_socket(&ticket) {
+            Ok(()) => true,
+            Err(e) => {
+                web_sys::console::warn_1(&format!("sync socket: {}", describe(&e)).into());
+                false
+            }
+        }
+    }
+
+    fn open_socket(self: &Rc<Self>, ticket: &str) -> Result<(), JsValue> {
         let location = web_sys::window().ok_or("no window")?.location();
         let scheme = if location.protocol()? == "https:" {
             "wss"
         } else {
             "ws"
         };
-        let url = format!("{scheme}://{}/api/v1/sync?token={token}", location.host()?);
+        let url = format!(
+            "{scheme}://{}/api/v1/sync?ticket={ticket}",
+            location.host()?
+        );
         let ws = WebSocket::new(&url)?;
         ws.set_binary_type(BinaryType::Arraybuffer);
 

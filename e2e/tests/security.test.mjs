@@ -12,6 +12,9 @@ after(async () => { await browser?.close(); await relay?.stop(); });
 
 test('the app works under its Content-Security-Policy, and injected script does not run', async () => {
   const { page, context, errors, cspViolations } = await device(browser, relay.url);
+  // The access token never travels in a WebSocket URL (consoles and proxy logs show those).
+  const sockets = [];
+  page.on('websocket', (ws) => sockets.push(ws.url()));
   const encodings = {};
   page.on('response', (r) => {
     const path = new URL(r.url()).pathname;
@@ -27,6 +30,7 @@ test('the app works under its Content-Security-Policy, and injected script does 
   // for the virtual list, which positions its rows through the CSSOM.
   await register(page, uniqueEmail('csp'));
   await waitSynced(page);
+  assert.ok(sockets.length > 0 && sockets.every((u) => /\/api\/v1\/sync\?ticket=[0-9a-f]{64}$/.test(u)), JSON.stringify(sockets));
   for (let i = 0; i < 40; i++) await addTask(page, `Task number ${i}`);
   for (const screen of ['Today', 'Tasks', 'Matrix', 'Habits', 'Finance', 'Settings']) await goTo(page, screen);
   await goTo(page, 'Tasks');

@@ -205,6 +205,19 @@ const TABLES: &[Table] = &[
         order: "token_hash",
         optional: true,
     },
+    Table {
+        name: "sync_tickets",
+        columns: &[
+            ("ticket_hash", Kind::Bytes),
+            ("user_id", Kind::Uuid),
+            ("generation", Kind::Int),
+            ("session_id", Kind::Uuid),
+            ("token_expires_at", Kind::Int),
+            ("expires_at", Kind::Int),
+        ],
+        order: "ticket_hash",
+        optional: true,
+    },
 ];
 
 /// One column's value, whatever the backend.

@@ -57,6 +57,7 @@ use super::AppState;
         super::write::create_expense,
         super::write::update_expense,
         super::sync::upgrade,
+        super::sync::ticket,
         super::metrics::metrics,
     ),
     modifiers(&BearerAuth, &BodyErrors),

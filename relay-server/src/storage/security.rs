@@ -55,6 +55,20 @@ pub enum Challenge {
     Dead,
 }
 
+/// What a sync ticket grants: the authority of the access token it was
+/// made with, for one WebSocket upgrade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncTicket {
+    /// Whose.
+    pub user: Uuid,
+    /// The access token's session generation.
+    pub generation: i64,
+    /// The access token's session.
+    pub session: Option<Uuid>,
+    /// When the access token expires, seconds since the epoch.
+    pub token_expires_at: i64,
+}
+
 /// Sessions and second factors.
 pub trait SecurityStore: Send + Sync {
     /// Records a new session (called as its first refresh token is stored).
@@ -169,6 +183,23 @@ pub trait SecurityStore: Send + Sync {
         hash: [u8; 32],
         now: i64,
     ) -> impl Future<Output = Result<bool, StorageError>> + Send;
+
+    /// Stores sync ticket `hash`, valid until `expires` (milliseconds).
+    fn create_sync_ticket(
+        &self,
+        hash: [u8; 32],
+        ticket: SyncTicket,
+        now: i64,
+        expires: i64,
+    ) -> impl Future<Output = Result<(), StorageError>> + Send;
+    /// Takes sync ticket `hash`: what it grants if it is unused and
+    /// unexpired, and it is gone either way (one statement, so two relays
+    /// cannot both take it).
+    fn take_sync_ticket(
+        &self,
+        hash: [u8; 32],
+        now: i64,
+    ) -> impl Future<Output = Result<Option<SyncTicket>, StorageError>> + Send;
 }
 
 /// Wrong codes after which a login's second step is dead (CONTRACT.md).
@@ -268,5 +299,21 @@ impl SecurityStore for Store {
     }
     async fn use_challenge(&self, hash: [u8; 32], now: i64) -> Result<bool, StorageError> {
         delegate!(self, s => s.use_challenge(hash, now))
+    }
+    async fn create_sync_ticket(
+        &self,
+        hash: [u8; 32],
+        ticket: SyncTicket,
+        now: i64,
+        expires: i64,
+    ) -> Result<(), StorageError> {
+        delegate!(self, s => s.create_sync_ticket(hash, ticket, now, expires))
+    }
+    async fn take_sync_ticket(
+        &self,
+        hash: [u8; 32],
+        now: i64,
+    ) -> Result<Option<SyncTicket>, StorageError> {
+        delegate!(self, s => s.take_sync_ticket(hash, now))
     }
 }

@@ -34,6 +34,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../../../migrations/sqlite/0004_sessions_mfa.sql"),
     ),
+    (
+        5,
+        include_str!("../../../migrations/sqlite/0005_sync_tickets.sql"),
+    ),
 ];
 
 /// An idempotency key's row: request hash, status, location, body, claimed at.

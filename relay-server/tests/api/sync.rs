@@ -4,7 +4,8 @@
 use std::time::{Duration, Instant};
 
 use lifeos_core::DocumentId;
-use lifeos_relay::storage::{DocumentStore, Store};
+use lifeos_relay::storage::security::{SecurityStore, SyncTicket};
+use lifeos_relay::storage::{DocumentStore, Storage, Store};
 
 use crate::both_backends;
 use crate::device::Device;
@@ -103,6 +104,92 @@ async fn upgrade_needs_a_valid_token(backend: Backend) {
 both_backends!(
     upgrade_needs_a_valid_token,
     super::upgrade_needs_a_valid_token
+);
+
+/// Asks for a sync ticket with `token`; the status and the ticket.
+async fn sync_ticket(app: &TestApp, token: &str) -> (u16, Option<String>) {
+    let r = app
+        .client
+        .post(app.url("/api/v1/sync/ticket"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let body: serde_json::Value = r.json().await.unwrap_or_default();
+    if status == 200 {
+        assert_eq!(body["expires_in"], 30);
+    }
+    (status, body["ticket"].as_str().map(str::to_string))
+}
+
+async fn a_sync_ticket_opens_one_connection(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let pair = app.register("ticket@example.com").await;
+    let url = |t: &str| format!("ws://{}/api/v1/sync?ticket={t}", app.address);
+    // No ticket without a token.
+    let r = app
+        .client
+        .post(app.url("/api/v1/sync/ticket"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(sync_ticket(&app, "not-a-token").await.0, 401);
+
+    // A ticket upgrades once, and syncs like a token.
+    let (status, ticket) = sync_ticket(&app, &token(&pair)).await;
+    assert_eq!(status, 200);
+    let ticket = ticket.unwrap();
+    let mut laptop = Device::online("laptop", &url(&ticket)).await;
+    laptop.create("title", "through a ticket").await;
+    laptop
+        .run_until("the relay stores it", WAIT, Device::all_confirmed)
+        .await;
+    let mut again = Device::new("again");
+    assert_eq!(again.connect(&url(&ticket)).await, Err("401".into()));
+    assert_eq!(again.connect(&url("0123abcd")).await, Err("401".into()));
+
+    // A ticket of a session that ended before it was used is refused.
+    let (_, unused) = sync_ticket(&app, &token(&pair)).await;
+    let r = app
+        .client
+        .post(app.url("/api/v1/auth/logout-all"))
+        .bearer_auth(token(&pair))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(
+        again.connect(&url(&unused.unwrap())).await,
+        Err("401".into())
+    );
+
+    // A ticket older than its 30 seconds is refused (and gone).
+    let fresh = app.login("ticket@example.com").await;
+    let store = Store::open(&app.config.database().unwrap()).await.unwrap();
+    let user: uuid::Uuid = fresh["user"]["id"].as_str().unwrap().parse().unwrap();
+    let (old, hash) = lifeos_relay::auth::new_token::<32>();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let generation = store.user_by_id(user).await.unwrap().unwrap().session_epoch;
+    let grants = SyncTicket {
+        user,
+        generation,
+        session: None,
+        token_expires_at: now / 1000 + 600,
+    };
+    store
+        .create_sync_ticket(hash, grants, now - 40_000, now - 10_000)
+        .await
+        .unwrap();
+    assert_eq!(again.connect(&url(&old)).await, Err("401".into()));
+}
+both_backends!(
+    a_sync_ticket_opens_one_connection,
+    super::a_sync_ticket_opens_one_connection
 );
 
 async fn two_devices_converge(backend: Backend) {

@@ -5,7 +5,7 @@ use uuid::Uuid;
 use super::{PostgresStore, SESSIONS_CHANNEL, notify, storage_error};
 use crate::storage::StorageError;
 use crate::storage::security::{
-    Challenge, MAX_CHALLENGE_FAILURES, SecurityStore, SessionRecord, TotpRecord,
+    Challenge, MAX_CHALLENGE_FAILURES, SecurityStore, SessionRecord, SyncTicket, TotpRecord,
 };
 
 /// id, created_at, last_used_at, user_agent, ip.
@@ -312,5 +312,55 @@ impl SecurityStore for PostgresStore {
         .await
         .map(|r| r.rows_affected() == 1)
         .map_err(storage_error)
+    }
+
+    async fn create_sync_ticket(
+        &self,
+        hash: [u8; 32],
+        ticket: SyncTicket,
+        now: i64,
+        expires: i64,
+    ) -> Result<(), StorageError> {
+        // Expired ones are of no use to anybody: each new one sweeps them.
+        sqlx::query("DELETE FROM sync_tickets WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(storage_error)?;
+        sqlx::query("INSERT INTO sync_tickets (ticket_hash, user_id, generation, session_id, token_expires_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(hash.as_slice())
+            .bind(ticket.user)
+            .bind(ticket.generation)
+            .bind(ticket.session)
+            .bind(ticket.token_expires_at)
+            .bind(expires)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(storage_error)
+    }
+
+    async fn take_sync_ticket(
+        &self,
+        hash: [u8; 32],
+        now: i64,
+    ) -> Result<Option<SyncTicket>, StorageError> {
+        let row: Option<(Uuid, i64, Option<Uuid>, i64, i64)> = sqlx::query_as(
+            "DELETE FROM sync_tickets WHERE ticket_hash = $1 RETURNING user_id, generation, session_id, token_expires_at, expires_at",
+        )
+        .bind(hash.as_slice())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(storage_error)?;
+        Ok(row
+            .filter(|r| r.4 > now)
+            .map(
+                |(user, generation, session, token_expires_at, _)| SyncTicket {
+                    user,
+                    generation,
+                    session,
+                    token_expires_at,
+                },
+            ))
     }
 }

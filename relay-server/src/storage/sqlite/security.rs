@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::{SqliteStore, storage_error};
 use crate::storage::StorageError;
 use crate::storage::security::{
-    Challenge, MAX_CHALLENGE_FAILURES, SecurityStore, SessionRecord, TotpRecord,
+    Challenge, MAX_CHALLENGE_FAILURES, SecurityStore, SessionRecord, SyncTicket, TotpRecord,
 };
 
 /// A live refresh token of the session `sessions.id` (`?2` is now).
@@ -319,6 +319,64 @@ impl SecurityStore for SqliteStore {
             )
             .map(|n| n == 1)
             .map_err(storage_error)
+        })
+        .await
+    }
+
+    async fn create_sync_ticket(
+        &self,
+        hash: [u8; 32],
+        ticket: SyncTicket,
+        now: i64,
+        expires: i64,
+    ) -> Result<(), StorageError> {
+        self.with_conn(move |conn| {
+            // Expired ones are of no use to anybody: each new one sweeps them.
+            conn.execute("DELETE FROM sync_tickets WHERE expires_at <= ?1", [now])
+                .map_err(storage_error)?;
+            conn.execute(
+                "INSERT INTO sync_tickets (ticket_hash, user_id, generation, session_id, token_expires_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                (
+                    hash.as_slice(),
+                    ticket.user.to_string(),
+                    ticket.generation,
+                    ticket.session.map(|s| s.to_string()),
+                    ticket.token_expires_at,
+                    expires,
+                ),
+            )
+            .map(|_| ())
+            .map_err(storage_error)
+        })
+        .await
+    }
+
+    async fn take_sync_ticket(
+        &self,
+        hash: [u8; 32],
+        now: i64,
+    ) -> Result<Option<SyncTicket>, StorageError> {
+        self.with_conn(move |conn| {
+            let row: Option<(String, i64, Option<String>, i64, i64)> = conn
+                .query_row(
+                    "DELETE FROM sync_tickets WHERE ticket_hash = ?1 RETURNING user_id, generation, session_id, token_expires_at, expires_at",
+                    [hash.as_slice()],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                )
+                .optional()
+                .map_err(storage_error)?;
+            let Some((user, generation, session, token_expires_at, expires_at)) = row else {
+                return Ok(None);
+            };
+            if expires_at <= now {
+                return Ok(None);
+            }
+            Ok(Some(SyncTicket {
+                user: uuid(user)?,
+                generation,
+                session: session.map(uuid).transpose()?,
+                token_expires_at,
+            }))
         })
         .await
     }
