@@ -256,6 +256,7 @@ enum ExpenseAction {
     /// Record an expense: `lifeos expense add 12.50 groceries --payee Bakery`.
     Add {
         /// The amount, with a dot for decimals (`12.50`).
+        #[arg(allow_negative_numbers = true)]
         amount: String,
         /// The category (made if new).
         category: Option<String>,

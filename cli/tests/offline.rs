@@ -322,12 +322,39 @@ fn habits_are_added_checked_skipped_and_listed_with_streaks() {
         text.contains("Meditate") && text.contains("Run (5 km)"),
         "{text}"
     );
+
+    // A second habit of the same name: a name alone is ambiguous, and the
+    // answer lists both with the ids that tell them apart.
+    json(&lifeos(
+        dir.path(),
+        &["--json", "habit", "add", "meditate", "--schedule", "daily"],
+    ));
+    let out = lifeos(dir.path(), &["habit", "check", "Meditate"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let why = String::from_utf8_lossy(&out.stderr);
+    assert!(why.contains("2 habits are called \"Meditate\""), "{why}");
+    let list = json(&lifeos(dir.path(), &["--json", "habit", "list"]));
+    for h in list["habits"].as_array().unwrap() {
+        if h["name"].as_str().unwrap().eq_ignore_ascii_case("meditate") {
+            let id = h["id"].as_str().unwrap();
+            assert!(why.contains(&id[id.len() - 6..]), "{why} lists {id}");
+        }
+    }
 }
 
 #[test]
 fn expenses_are_recorded_in_minor_units_and_reported_by_month() {
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| lifeos(dir.path(), args);
+    // A fresh install: the first expense asks for a currency, once.
+    let no_currency = run(&["expense", "add", "3"]);
+    assert_eq!(no_currency.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&no_currency.stderr).contains("--currency EUR once"));
     let added = json(&run(&[
         "--json",
         "expense",
@@ -343,6 +370,7 @@ fn expenses_are_recorded_in_minor_units_and_reported_by_month() {
     ]));
     assert_eq!(added["expense"]["amount"]["minor"], 1250);
     assert_eq!(added["new_category"], "Groceries");
+    assert_eq!(added["default_currency_set"], "EUR");
     let again = json(&run(&[
         "--json",
         "expense",
@@ -389,15 +417,26 @@ fn expenses_are_recorded_in_minor_units_and_reported_by_month() {
             .code(),
         Some(1)
     );
-    let no_currency = Command::new(env!("CARGO_BIN_EXE_lifeos"))
-        .arg("--data-dir")
-        .arg(dir.path())
-        .args(["expense", "add", "3"])
-        .env_remove("LIFEOS_CURRENCY")
-        .output()
-        .unwrap();
-    assert_eq!(no_currency.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&no_currency.stderr).contains("--currency"));
+    // After that the default serves, as `--help`'s own example expects.
+    let defaulted = json(&run(&[
+        "--json",
+        "expense",
+        "add",
+        "2.30",
+        "Transport",
+        "--date",
+        "2026-10-02",
+    ]));
+    assert_eq!(defaulted["expense"]["amount"]["currency"], "EUR");
+    assert!(defaulted["default_currency_set"].is_null());
+    // A negative amount reaches the rules (not clap) and is refused with the reason.
+    let refund = run(&["expense", "add", "-5", "food"]);
+    assert_eq!(refund.status.code(), Some(1));
+    let why = String::from_utf8_lossy(&refund.stderr);
+    assert!(
+        why.contains("more than zero") && why.contains("refund"),
+        "{why}"
+    );
 
     let november = json(&run(&["--json", "expense", "list", "--month", "2026-11"]));
     assert_eq!(november["expenses"].as_array().unwrap().len(), 3);

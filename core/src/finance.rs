@@ -426,7 +426,7 @@ fn validate_expense(mut new: NewExpense) -> Result<NewExpense> {
     if new.amount.minor <= 0 {
         return Err(Error::invalid(
             "amount",
-            "an expense must be more than zero",
+            "an expense must be more than zero (for a refund, lower or delete the expense it returns)",
         ));
     }
     new.payee = match new.payee.as_deref().map(str::trim) {

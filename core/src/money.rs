@@ -145,6 +145,19 @@ impl Money {
         Money { minor, currency }
     }
 
+    /// Parses an amount that may name its currency (`50 USD`, `USD 50`,
+    /// `50usd`); without one it is in `default`.
+    pub fn parse_with_currency(input: &str, default: Currency) -> Result<Self> {
+        let s = input.trim();
+        let letters = |part: &str| part.len() == 3 && part.chars().all(|c| c.is_ascii_alphabetic());
+        let (amount, currency) = match (s.get(..3), s.get(s.len().saturating_sub(3)..)) {
+            (_, Some(code)) if s.len() > 3 && letters(code) => (&s[..s.len() - 3], code),
+            (Some(code), _) if s.len() > 3 && letters(code) => (&s[3..], code),
+            _ => return Money::parse(s, default),
+        };
+        Money::parse(amount, Currency::from_code(&currency.to_uppercase())?)
+    }
+
     /// Parses a decimal amount as people type it: `12.50`, `12,50`, `1 234,5`,
     /// `1,234.50`, `-3`. When both `.` and `,` appear, the last one is the
     /// decimal separator; one kind alone is the decimal separator. More decimals
@@ -300,6 +313,29 @@ mod tests {
 
     fn cur(c: &str) -> Currency {
         Currency::from_code(c).unwrap()
+    }
+
+    #[test]
+    fn an_amount_may_name_its_currency() {
+        let eur = cur("EUR");
+        assert_eq!(
+            Money::parse_with_currency("50", eur).unwrap(),
+            Money::new(5000, eur)
+        );
+        assert_eq!(
+            Money::parse_with_currency("50 usd", eur).unwrap(),
+            Money::new(5000, cur("USD"))
+        );
+        assert_eq!(
+            Money::parse_with_currency("JPY 1200", eur).unwrap(),
+            Money::new(1200, cur("JPY"))
+        );
+        assert_eq!(
+            Money::parse_with_currency("12,50GBP", eur).unwrap(),
+            Money::new(1250, cur("GBP"))
+        );
+        assert!(Money::parse_with_currency("50 XYZ", eur).is_err());
+        assert!(Money::parse_with_currency("USD", eur).is_err());
     }
 
     #[test]

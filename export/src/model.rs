@@ -484,8 +484,15 @@ pub struct ReportOut {
     pub spent: Vec<AmountOut>,
     /// Every budget of the month, per currency.
     pub budgeted: Vec<AmountOut>,
-    /// What remains of the budgeted categories, per currency.
+    /// What remains of the budgeted categories, per currency, overspending
+    /// netted against what others have left.
     pub remaining: Vec<AmountOut>,
+    /// What the categories within budget have left, per currency.
+    pub left: Vec<AmountOut>,
+    /// By how much the categories over budget are over, per currency.
+    pub overspent: Vec<AmountOut>,
+    /// How many categories are over budget.
+    pub over_count: usize,
 }
 
 /// One category in the monthly report.
@@ -537,6 +544,9 @@ impl From<&lifeos_core::finance::MonthlyReport> for ReportOut {
             spent: totals(&r.spent),
             budgeted: totals(&r.budgeted),
             remaining: totals(&r.remaining),
+            left: totals(&r.left),
+            overspent: totals(&r.overspent),
+            over_count: r.over_count,
         }
     }
 }

@@ -123,8 +123,32 @@ fn find(ws: &Workspace<'_>, which: &str) -> Result<EntityId, CommandError> {
         .iter()
         .filter(|h| !h.archived && h.name.to_lowercase() == wanted)
         .collect();
-    if let [one] = by_name.as_slice() {
-        return Ok(one.id);
+    match by_name.as_slice() {
+        [one] => return Ok(one.id),
+        [] => {}
+        many => {
+            // Two habits of one name (two devices each made one before
+            // signing in): say which there are, never pick one silently.
+            let mut listed: Vec<String> = many
+                .iter()
+                .map(|h| {
+                    format!(
+                        "  {}  {} ({}, since {})",
+                        super::short_id(h.id),
+                        h.name,
+                        h.schedule,
+                        h.start
+                    )
+                })
+                .collect();
+            listed.sort();
+            return Err(CommandError::NotFound(format!(
+                "{} habits are called {:?}; give one's id:\n{}",
+                many.len(),
+                which.trim(),
+                listed.join("\n")
+            )));
+        }
     }
     find_by_id(habits.iter().map(|h| h.id), which, "habit")
 }

@@ -4,6 +4,7 @@
 
 use lifeos_core::finance::{Category, Expense, NewExpense};
 use lifeos_core::money::{Currency, Money};
+use lifeos_core::root::SettingsPatch;
 use lifeos_core::time::{Date, Month, Timestamp};
 use serde_json::json;
 
@@ -37,6 +38,18 @@ pub fn add(
 ) -> Result<Answer, CommandError> {
     let currency = currency(ws, spec.currency.as_deref())?;
     let amount = Money::parse(spec.amount.trim(), currency)?;
+    // The first currency given becomes the default, so the next expense
+    // needs none (as `lifeos expense add 12.50 groceries` promises).
+    let made_default = ws.data.settings()?.currency.is_none();
+    if made_default {
+        ws.data.update_settings(
+            now,
+            SettingsPatch {
+                currency: Some(currency),
+                ..SettingsPatch::default()
+            },
+        )?;
+    }
     let mut made_category = None;
     let category = match spec.category.as_deref().map(str::trim) {
         None | Some("") => None,
@@ -70,9 +83,19 @@ pub fn add(
     if let Some(name) = &made_category {
         text.push_str(&format!("\n(new category {name:?})"));
     }
+    if made_default {
+        text.push_str(&format!(
+            "\n({} is now your default currency; --currency picks another one for an expense)",
+            currency.code()
+        ));
+    }
     Ok(Answer {
         text,
-        json: json!({ "expense": expense, "new_category": made_category }),
+        json: json!({
+            "expense": expense,
+            "new_category": made_category,
+            "default_currency_set": made_default.then(|| currency.code()),
+        }),
     })
 }
 
@@ -192,10 +215,22 @@ pub fn report(
     }
     if !report.budgeted.is_empty() {
         lines.push(format!(
-            "Budgeted: {}   remaining: {}",
+            "Budgeted: {}   left: {}",
             totals_text(&report.budgeted),
-            totals_text(&report.remaining)
+            totals_text(&report.left)
         ));
+        if report.over_count > 0 {
+            lines.push(format!(
+                "Over budget: {} in {} {}",
+                totals_text(&report.overspent),
+                report.over_count,
+                if report.over_count == 1 {
+                    "category"
+                } else {
+                    "categories"
+                }
+            ));
+        }
     }
     Ok(Answer {
         text: lines.join("\n"),
@@ -220,7 +255,7 @@ fn currency(ws: &Workspace<'_>, given: Option<&str>) -> Result<Currency, Command
     }
     ws.data.settings()?.currency.ok_or_else(|| {
         CommandError::NotFound(
-            "which currency? pass --currency EUR (or set LIFEOS_CURRENCY, or a default currency in the app's settings)"
+            "which currency? pass --currency EUR once (it becomes your default), or set LIFEOS_CURRENCY"
                 .into(),
         )
     })

@@ -52,8 +52,16 @@ pub struct MonthlyReport {
     pub spent: Totals,
     /// Every budget of the month, per currency.
     pub budgeted: Totals,
-    /// Remaining over budgeted categories, per currency.
+    /// Remaining over budgeted categories, per currency, overspending netted
+    /// against what others have left (see `left` and `overspent`).
     pub remaining: Totals,
+    /// What the categories still within budget have left, per currency.
+    pub left: Totals,
+    /// By how much the categories over budget are over, per currency
+    /// (positive amounts): never hidden by what others have left.
+    pub overspent: Totals,
+    /// How many categories are over budget.
+    pub over_count: usize,
 }
 
 /// Builds the report for `month`. `expenses` may hold any range of dates; only
@@ -134,6 +142,9 @@ pub fn monthly_report<'a>(
         spent: Totals::default(),
         budgeted: Totals::default(),
         remaining: Totals::default(),
+        left: Totals::default(),
+        overspent: Totals::default(),
+        over_count: 0,
     };
     for line in &report.lines {
         for m in line.spent.iter() {
@@ -144,6 +155,12 @@ pub fn monthly_report<'a>(
         }
         if let Some(r) = line.remaining {
             report.remaining.add(r);
+            if r.minor < 0 {
+                report.overspent.add(Money::new(-r.minor, r.currency));
+                report.over_count += 1;
+            } else {
+                report.left.add(r);
+            }
         }
     }
     report

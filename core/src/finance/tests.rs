@@ -197,6 +197,10 @@ fn report_compares_spending_with_budgets_per_currency() {
     assert_eq!(r.spent.get(usd(0).currency), usd(4_500));
     assert_eq!(r.budgeted.get(eur(0).currency), eur(35_000));
     assert_eq!(r.remaining.get(eur(0).currency), eur(2_950));
+    // Fun's 50 left never hides that food is 20.50 over.
+    assert_eq!(r.left.get(eur(0).currency), eur(5_000));
+    assert_eq!(r.overspent.get(eur(0).currency), eur(2_050));
+    assert_eq!(r.over_count, 1);
 }
 
 #[test]

@@ -247,20 +247,45 @@ fn date_phrase(words: &[String], today: Date) -> Result<Option<(Date, usize)>> {
     if first == "next" && words.get(1).map(String::as_str) == Some("week") {
         return Ok(Some((next_weekday(today, Weekday::Mon), 2)));
     }
+    // "this friday": the coming one (today, on a Friday); "next friday":
+    // the one in next week (weeks start on Monday), as Todoist reads it.
+    if let Some(day) = words.get(1).and_then(|w| weekday(w)) {
+        match first.as_str() {
+            "this" if today.weekday() == day => return Ok(Some((today, 2))),
+            "this" => return Ok(Some((next_weekday(today, day), 2))),
+            "next" => {
+                let monday = next_weekday(today, Weekday::Mon);
+                let date = monday + chrono::Days::new(u64::from(day.num_days_from_monday()));
+                return Ok(Some((date, 2)));
+            }
+            _ => {}
+        }
+    }
     if first == "in"
         && let (Some(n), Some(unit)) = (words.get(1), words.get(2))
-        && let Ok(n) = n.parse::<u32>()
+        && let Some(n) = if n == "a" || n == "an" {
+            Some(1)
+        } else {
+            n.parse::<u32>().ok()
+        }
     {
-        let days = match unit.as_str() {
-            "day" | "days" => Some(n),
-            "week" | "weeks" => n.checked_mul(7),
+        let date = match unit.as_str() {
+            "day" | "days" => today.checked_add_days(chrono::Days::new(u64::from(n))),
+            "week" | "weeks" => today.checked_add_days(chrono::Days::new(u64::from(n) * 7)),
+            "month" | "months" => today.checked_add_months(chrono::Months::new(n)),
             _ => None,
         };
-        if let Some(days) = days {
-            if days > 3660 {
+        if let Some(date) = date {
+            if date > today + chrono::Days::new(3660) {
                 return Err(Error::invalid("text", "a date within ten years, please"));
             }
-            return Ok(Some((today + chrono::Days::new(u64::from(days)), 3)));
+            return Ok(Some((date, 3)));
+        }
+        if matches!(
+            unit.as_str(),
+            "day" | "days" | "week" | "weeks" | "month" | "months"
+        ) {
+            return Err(Error::invalid("text", "a date within ten years, please"));
         }
     }
     // An ISO date; a malformed one that looks like a date is an error, not a title word.
@@ -308,6 +333,18 @@ mod tests {
         assert_eq!(due("in 1 week"), Some(d(2026, 12, 3)));
         assert_eq!(due("in 6 weeks"), Some(d(2027, 1, 7)));
         assert_eq!(due("2026-12-24"), Some(d(2026, 12, 24)));
+        // "this" is the coming one, "next" the one in next week.
+        assert_eq!(due("this friday"), Some(d(2026, 11, 27)));
+        assert_eq!(due("this thursday"), Some(today()));
+        assert_eq!(due("next tuesday"), Some(d(2026, 12, 1)));
+        assert_eq!(due("next friday"), Some(d(2026, 12, 4)));
+        assert_eq!(due("next thu"), Some(d(2026, 12, 3)));
+        assert_eq!(due("in a week"), Some(d(2026, 12, 3)));
+        assert_eq!(due("in 2 weeks"), Some(d(2026, 12, 10)));
+        assert_eq!(due("in 3 months"), Some(d(2027, 2, 26)));
+        assert!(parse("x in 200 months", today()).is_err());
+        let q = parse("Meeting next tuesday", today()).unwrap();
+        assert_eq!((q.title.as_str(), q.due), ("Meeting", Some(d(2026, 12, 1))));
         // Across a year end and a leap day.
         let new_year = Date::from_ymd_opt(2027, 12, 31).unwrap();
         assert_eq!(
