@@ -189,12 +189,13 @@ pub fn Root() -> Html {
             let id = (js_sys::Math::random() * 1e9) as u32;
             let mut list = (*toasts).clone();
             list.push((id, message));
-            if list.len() > 3 {
+            // Two at most, so a burst of adds never covers the screen.
+            if list.len() > 2 {
                 list.remove(0);
             }
             toasts.set(list);
             let toasts = toasts.clone();
-            gloo_timers::callback::Timeout::new(6000, move || {
+            gloo_timers::callback::Timeout::new(5000, move || {
                 toasts.set(toasts.iter().filter(|(i, _)| *i != id).cloned().collect());
             })
             .forget();
@@ -207,6 +208,25 @@ pub fn Root() -> Html {
         use_effect_with(ready, move |ready| {
             if *ready && let Some(p) = web_sys::window().and_then(|w| w.performance()) {
                 let _ = p.mark("lifeos-ready");
+            }
+        });
+    }
+
+    {
+        // Signing out reloads the app; the new page says it happened.
+        let toast = toast.clone();
+        let ready = runtime.as_ref().is_some_and(Result::is_ok);
+        use_effect_with(ready, move |ready| {
+            if *ready
+                && let Some(storage) =
+                    web_sys::window().and_then(|w| w.session_storage().ok().flatten())
+                && storage.get_item(SIGNED_OUT).ok().flatten().is_some()
+            {
+                let _ = storage.remove_item(SIGNED_OUT);
+                toast.emit(
+                    "You are signed out. This browser's LifeOS data is deleted; your account keeps everything the relay stored."
+                        .into(),
+                );
             }
         });
     }
@@ -331,6 +351,9 @@ pub fn Root() -> Html {
         </ContextProvider<Ctx>>
     }
 }
+
+/// The session storage key that tells the reloaded app the user just signed out.
+pub const SIGNED_OUT: &str = "lifeos-signed-out";
 
 /// Offline / syncing (n unconfirmed) / synced.
 #[function_component]

@@ -9,6 +9,7 @@
 pub mod account;
 pub mod engine;
 pub mod views;
+pub mod words;
 
 #[cfg(target_arch = "wasm32")]
 mod api;
@@ -23,13 +24,13 @@ mod screens;
 #[cfg(target_arch = "wasm32")]
 mod ui;
 
-/// Starts the app in the page's `<main id="app">`.
+/// Starts the app in the page's `<div id="app">` (the app renders the one `<main>`).
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen::prelude::wasm_bindgen(start)]
 pub fn start() {
     let root = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.get_element_by_id("app"))
-        .expect("index.html has <main id=\"app\">");
+        .expect("index.html has <div id=\"app\">");
     yew::Renderer::<app::Root>::with_root(root).render();
 }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startRelay, launch, device, open, register, waitSynced, goTo, uniqueEmail, repo } from '../lib/harness.mjs';
+import { startRelay, launch, device, open, register, login, waitSynced, goTo, uniqueEmail, repo } from '../lib/harness.mjs';
 
 const artifacts = join(repo, 'e2e/artifacts');
 mkdirSync(artifacts, { recursive: true });
@@ -156,6 +156,63 @@ test('two-step sign-in: on with a QR code, in with a code and a recovery code, a
   for (const d of [a, b, c]) {
     assert.deepEqual(await d.cspViolations(), []);
     assert.deepEqual(unexpected(d.errors), []);
+    await d.context.close();
+  }
+});
+
+test('account: the password rule shown first, changing the password, signing out everywhere, and signing out says so', async () => {
+  const email = uniqueEmail('pw');
+  const renewed = 'a brand new long password';
+  const a = await device(browser, relay.url);
+  await open(a.page);
+  await goTo(a.page, 'Settings');
+  await a.page.getByRole('button', { name: 'Create an account' }).click();
+  // The rule is there before anything is submitted.
+  await a.page.locator('#password-rule', { hasText: 'At least 10 characters.' }).waitFor();
+  await a.page.getByLabel('Email').fill(email);
+  await a.page.getByLabel('Password').fill(PASSWORD);
+  await a.page.getByRole('button', { name: 'Create account' }).click();
+  await a.page.getByTestId('account-email').waitFor({ timeout: 15000 });
+  await waitSynced(a.page);
+  // Settings speaks to users, not developers.
+  const words = await a.page.locator('main#content').textContent();
+  assert.doesNotMatch(words, /signup_invites|Relay features|Not yet confirmed|Waiting to be saved|Documents/);
+
+  const b = await device(browser, relay.url);
+  await open(b.page);
+  await login(b.page, email, PASSWORD);
+  await waitSynced(b.page);
+
+  // Changing the password: a wrong current one is refused; the right one
+  // keeps this browser syncing and signs the other one out.
+  await a.page.getByRole('button', { name: 'Change password' }).click();
+  await a.page.locator('#pw-rule', { hasText: 'At least 10 characters.' }).waitFor();
+  await a.page.getByLabel('Current password').fill('not the password at all');
+  await a.page.getByLabel('New password').fill(renewed);
+  await a.page.getByRole('button', { name: 'Change password' }).click();
+  await a.page.getByRole('alert').filter({ hasText: 'The current password is wrong.' }).waitFor();
+  await a.page.getByLabel('Current password').fill(PASSWORD);
+  await a.page.getByRole('button', { name: 'Change password' }).click();
+  await a.page.locator('.toasts .toast', { hasText: 'Password changed.' }).waitFor();
+  await waitSynced(a.page, 20000);
+  await b.page.getByText('Your session ended, so sync is paused.').waitFor({ timeout: 10000 });
+
+  // Signing out everywhere ends this browser's session too; its data stays.
+  a.page.once('dialog', (d) => d.accept());
+  await a.page.getByRole('button', { name: 'Sign out everywhere' }).click();
+  await a.page.getByText('Your session ended, so sync is paused.').waitFor({ timeout: 10000 });
+
+  // The other browser signs in with the new password, then signs out of
+  // this browser: the reloaded app says what happened.
+  await login(b.page, email, renewed);
+  await waitSynced(b.page, 20000);
+  b.page.once('dialog', (d) => d.accept());
+  await b.page.getByRole('button', { name: 'Sign out of this browser' }).click();
+  await b.page.locator('.toasts .toast', { hasText: 'You are signed out.' }).waitFor({ timeout: 15000 });
+  assert.equal((await b.page.getByTestId('sync-status').textContent()).trim(), 'On this device');
+
+  for (const d of [a, b]) {
+    assert.deepEqual(await d.cspViolations(), []);
     await d.context.close();
   }
 });

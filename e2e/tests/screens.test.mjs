@@ -106,6 +106,7 @@ test('every screen, desktop and phone: screenshots and accessible names', async 
       await page.evaluate(() => window.scrollTo(0, 0));
       await page.waitForTimeout(100);
       assert.deepEqual(await unlabelled(page), [], `${name} has controls without a name`);
+      assert.equal(await page.locator('main').count(), 1, `${name}: one main landmark`);
       await page.screenshot({ path: join(artifacts, `${label}-${name.toLowerCase()}.png`), fullPage: label === 'desktop' });
     }
   }
@@ -157,6 +158,60 @@ test('quick add: on Today a task is planned for today, and every add says where 
   await page.getByLabel('New category').fill('Books');
   await page.getByRole('button', { name: 'Add', exact: true }).click();
   await toast('Added the category “Books”.').waitFor({ timeout: 2000 });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('on a phone, the main action of every screen is in view and works: add, edit, check in, add an expense', async () => {
+  const height = 844;
+  const { page, context, errors } = await device(browser, relay.url, { width: 390, height });
+  const inView = async (locator, what) => {
+    const box = await locator.boundingBox();
+    assert.ok(box && box.y >= 0 && box.y + box.height <= height, `${what} is on the screen: ${JSON.stringify(box)}`);
+  };
+  await open(page);
+  await addTask(page, 'Phone task p1');
+  await page.locator('.today .task-line', { hasText: 'Phone task' }).waitFor();
+
+  // Editing opens a sheet over the screen with the title field in view.
+  await goTo(page, 'Tasks');
+  await page.getByLabel('Search tasks').fill('Phone task');
+  await page.getByRole('button', { name: 'Edit Phone task' }).click();
+  const title = page.locator('#t-title');
+  await title.waitFor();
+  await inView(title, 'the task editor');
+  await title.fill('Phone task renamed');
+  await title.press('Tab');
+  await page.getByRole('button', { name: 'Close the task editor' }).click();
+  const row = page.getByRole('button', { name: 'Edit Phone task renamed' });
+  await row.waitFor();
+  assert.equal(await row.locator('.prio').textContent(), 'p1', 'the list shows the priority');
+
+  // The matrix opens a task too.
+  await goTo(page, 'Matrix');
+  await page.getByRole('button', { name: 'Edit Phone task renamed' }).click();
+  await inView(page.locator('#t-title'), 'the editor opened from the matrix');
+  await page.getByRole('button', { name: 'Close the task editor' }).click();
+
+  // A habit, checked in on Today.
+  await goTo(page, 'Habits');
+  await page.getByRole('button', { name: 'New habit' }).click();
+  await inView(page.getByLabel('Name'), 'the habit form');
+  await page.getByLabel('Name').fill('Walk');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await goTo(page, 'Today');
+  const check = page.getByRole('button', { name: 'Check in Walk' });
+  await check.scrollIntoViewIfNeeded();
+  await check.click();
+  await page.getByRole('button', { name: "Undo today's check-in of Walk" }).waitFor();
+
+  // An expense.
+  await goTo(page, 'Finance');
+  await inView(page.locator('#e-amount'), 'the amount field');
+  await page.locator('#e-amount').fill('4.20');
+  await page.locator('#e-currency').fill('EUR');
+  await page.getByRole('button', { name: 'Add expense' }).click();
+  await page.locator('.toasts .toast', { hasText: 'Added 4.20 EUR.' }).waitFor();
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -9,8 +9,19 @@ use lifeos_core::time::{Month, parse_date};
 use yew::prelude::*;
 
 use crate::app::Ctx;
+
+/// The categories a new user may start with, in one tap.
+const STARTER_CATEGORIES: [&str; 7] = [
+    "Groceries",
+    "Eating out",
+    "Transport",
+    "Home",
+    "Bills",
+    "Health",
+    "Fun",
+];
 use crate::runtime::{now, today};
-use crate::ui::{VirtualList, input_value, money, select_value};
+use crate::ui::{VirtualList, human_date, input_value, money, select_value};
 
 const COMMON: [&str; 10] = [
     "EUR", "USD", "GBP", "CHF", "JPY", "CAD", "AUD", "SEK", "NOK", "PLN",
@@ -86,13 +97,35 @@ pub fn ExpenseForm(props: &ExpenseFormProps) -> Html {
                 payee: Some(payee.trim().to_string()).filter(|s| !s.is_empty()),
                 note: Some(note.trim().to_string()).filter(|s| !s.is_empty()),
             };
-            match ctx.rt.act(|d| d.add_expense(now(), new)) {
+            // The first currency used becomes the default, as in the CLI.
+            let set_default = default_currency.is_none();
+            let added = ctx.rt.act(|d| {
+                let added = d.add_expense(now(), new)?;
+                if set_default {
+                    d.update_settings(
+                        now(),
+                        lifeos_core::root::SettingsPatch {
+                            currency: Some(currency),
+                            ..Default::default()
+                        },
+                    )?;
+                }
+                Ok(added)
+            });
+            match added {
                 Ok(_) => {
                     error.set(None);
                     amount.set(String::new());
                     payee.set(String::new());
                     note.set(String::new());
-                    ctx.toast.emit(format!("Added {}.", money(parsed)));
+                    let when = if date == today() {
+                        String::new()
+                    } else {
+                        format!(" on {}", human_date(date, today()))
+                    };
+                    // The next expense is for today again, not the day picked for this one.
+                    day.set(crate::ui::date(today()));
+                    ctx.toast.emit(format!("Added {}{when}.", money(parsed)));
                 }
                 Err(e) => error.set(Some(crate::ui::explain(&e))),
             }
@@ -118,7 +151,7 @@ pub fn ExpenseForm(props: &ExpenseFormProps) -> Html {
                 <div>
                     <label for={field("category")}>{ "Category" }</label>
                     <select id={field("category")} onchange={let category = category.clone(); move |e: Event| category.set(select_value(&e))}>
-                        <option value="" selected={category.is_empty()}>{ "Uncategorised" }</option>
+                        <option value="" selected={category.is_empty()}>{ "Uncategorized" }</option>
                         { for categories.iter().filter(|c| !c.deleted).map(|c| html! {
                             <option value={c.id.to_string()} selected={*category == c.id.to_string()}>{ &c.name }</option>
                         }) }
@@ -183,7 +216,7 @@ pub fn Finance() -> Html {
         let categories = categories.clone();
         move |id: Option<EntityId>| {
             id.and_then(|id| categories.iter().find(|c| c.id == id))
-                .map_or("Uncategorised".to_string(), |c| c.name.clone())
+                .map_or("Uncategorized".to_string(), |c| c.name.clone())
         }
     };
     let step = |forward: bool| {
@@ -207,8 +240,11 @@ pub fn Finance() -> Html {
                 <div class="expense-row">
                     <span class="date">{ e.date.format("%a %-d").to_string() }</span>
                     <span class="what">
+                        // The payee is the title; without one the category is, and is not said twice.
                         <span class="title">{ e.payee.clone().unwrap_or_else(|| name_of(e.category)) }</span>
-                        <span class="meta">{ name_of(e.category) }{ e.note.clone().map(|n| format!(" · {n}")).unwrap_or_default() }</span>
+                        <span class="meta">
+                            { [e.payee.as_ref().map(|_| name_of(e.category)), e.note.clone()].into_iter().flatten().collect::<Vec<_>>().join(" · ") }
+                        </span>
                     </span>
                     <span class="amount">{ money(e.amount) }</span>
                     <button class="link" onclick={delete} aria-label={format!("Delete expense of {}", money(e.amount))}>{ "✕" }</button>
@@ -225,6 +261,20 @@ pub fn Finance() -> Html {
             if ctx.act(|d| d.add_category(now(), &name, false)).is_some() {
                 new_category.set(String::new());
                 ctx.toast.emit(format!("Added the category “{name}”."));
+            }
+        })
+    };
+    let add_starters = {
+        let ctx = ctx.clone();
+        Callback::from(move |_| {
+            let added = ctx.act(|d| {
+                STARTER_CATEGORIES
+                    .iter()
+                    .try_for_each(|name| d.add_category(now(), name, false).map(drop))
+            });
+            if added.is_some() {
+                ctx.toast
+                    .emit(format!("Added {} categories.", STARTER_CATEGORIES.len()));
             }
         })
     };
@@ -251,7 +301,7 @@ pub fn Finance() -> Html {
                         <label class="sr" for="f-filter">{ "Filter by category" }</label>
                         <select id="f-filter" onchange={let filter = filter.clone(); move |e: Event| filter.set(select_value(&e))}>
                             <option value="" selected={filter.is_empty()}>{ "All categories" }</option>
-                            <option value="none" selected={*filter == "none"}>{ "Uncategorised" }</option>
+                            <option value="none" selected={*filter == "none"}>{ "Uncategorized" }</option>
                             { for categories.iter().filter(|c| !c.deleted).map(|c| html! {
                                 <option value={c.id.to_string()} selected={*filter == c.id.to_string()}>{ &c.name }</option>
                             }) }
@@ -278,7 +328,7 @@ pub fn Finance() -> Html {
                                 let name = c.name.clone();
                                 let delete = Callback::from(move |_| {
                                     let ok = web_sys::window()
-                                        .and_then(|w| w.confirm_with_message(&format!("Delete the category “{name}”? Its expenses become uncategorised.")).ok())
+                                        .and_then(|w| w.confirm_with_message(&format!("Delete the category “{name}”? Its expenses become uncategorized.")).ok())
                                         .unwrap_or(false);
                                     if ok { ctx.act(|d| d.delete_category(now(), id)); }
                                 });
@@ -286,6 +336,10 @@ pub fn Finance() -> Html {
                                     <button class="link" onclick={delete} aria-label={format!("Delete category {}", c.name)}>{ "Delete" }</button></li> }
                             }) }
                         </ul>
+                        if categories.iter().all(|c| c.deleted) {
+                            <p class="meta">{ "No categories yet. Start with a few common ones (rename or delete any), or add your own." }</p>
+                            <button class="secondary" onclick={add_starters}>{ format!("Add {}", STARTER_CATEGORIES.join(", ")) }</button>
+                        }
                         <form class="inline" onsubmit={add_category}>
                             <label class="sr" for="new-cat">{ "New category" }</label>
                             <input id="new-cat" placeholder="New category" maxlength="100" value={(*new_category).clone()}
@@ -372,7 +426,13 @@ fn chart(r: &MonthlyReport, currency: Currency) -> Html {
     let height = (lines.len() * row).max(row);
     let spent = r.spent.get(currency);
     let budgeted = r.budgeted.get(currency);
-    let remaining = r.remaining.get(currency);
+    let left = r.left.get(currency);
+    let over = r.overspent.get(currency);
+    let over_in = r
+        .lines
+        .iter()
+        .filter(|l| l.over_budget && l.remaining.is_some_and(|m| m.currency == currency))
+        .count();
     html! {
         <figure class="chart">
             <svg viewBox={format!("0 0 {width} {height}")} role="img" aria-label={format!("Spending by category in {}", currency.code())}>
@@ -380,7 +440,10 @@ fn chart(r: &MonthlyReport, currency: Currency) -> Html {
             </svg>
             <figcaption>
                 { format!("{}: spent {}", currency.code(), money(spent)) }
-                if budgeted.minor != 0 { { format!(" · budgeted {} · left {}", money(budgeted), money(remaining)) } }
+                if budgeted.minor != 0 { { format!(" · budgeted {} · left {}", money(budgeted), money(left)) } }
+                if over.minor > 0 {
+                    <strong class="over">{ format!(" · {} over in {}", money(over), crate::words::count(over_in as u32, "category", "categories")) }</strong>
+                }
             </figcaption>
             <table class="sr">
                 <caption>{ format!("Spending by category in {}", currency.code()) }</caption>
@@ -411,7 +474,13 @@ fn Budgets(props: &BudgetProps) -> Html {
     let rows = props.categories.iter().filter(|c| !c.deleted).map(|c| {
         let id = c.id;
         let budget = c.budgets.get(&month).copied();
-        let over = props.report.lines.iter().any(|l| l.category == Some(id) && l.over_budget);
+        let line = props.report.lines.iter().find(|l| l.category == Some(id));
+        let over = line.is_some_and(|l| l.over_budget);
+        // Spending in other currencies never counts against the budget; say so.
+        let elsewhere: Vec<String> = match (line, budget) {
+            (Some(l), Some(b)) => l.spent.iter().filter(|m| m.currency != b.currency && m.minor != 0).map(money).collect(),
+            _ => Vec::new(),
+        };
         let ctx = ctx.clone();
         let currency = budget.map(|b| b.currency).or(default_currency).unwrap_or_else(|| Currency::from_code("EUR").expect("EUR"));
         let field = format!("b-{id}");
@@ -421,7 +490,7 @@ fn Budgets(props: &BudgetProps) -> Html {
             let amount = if v.trim().is_empty() {
                 None
             } else {
-                match Money::parse(&v, currency) {
+                match Money::parse_with_currency(&v, currency) {
                     Ok(m) if m.minor >= 0 => Some(m),
                     Ok(_) => return ctx.toast.emit("Budget: enter zero or more.".into()),
                     Err(err) => return ctx.toast.emit(crate::ui::explain(&err)),
@@ -435,12 +504,15 @@ fn Budgets(props: &BudgetProps) -> Html {
             <li class="row">
                 <label for={field.clone()}>{ &c.name }</label>
                 <span>
-                    <input id={field.clone()} class="budget" inputmode="decimal" placeholder="No budget"
+                    <input id={field.clone()} class="budget" placeholder="No budget" title="An amount, with a currency code for another currency: 50 or 50 USD"
                         value={drafts.show(&field, budget.map(|b| b.decimal()).unwrap_or_default())}
                         oninput={drafts.oninput(&field)} onchange={onchange} />
                     { format!(" {}", currency.code()) }
                 </span>
                 if over { <span class="over">{ "over" }</span> }
+                if !elsewhere.is_empty() {
+                    <span class="meta">{ format!("also {} spent, not counted against it", elsewhere.join(", ")) }</span>
+                }
             </li>
         }
     });

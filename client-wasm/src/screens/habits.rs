@@ -142,8 +142,8 @@ fn HabitCard(props: &CardProps) -> Html {
             </div>
             <p class="meta">{ format!("{}{unit}", h.schedule) }</p>
             <dl class="stats">
-                <div><dt>{ "Current streak" }</dt><dd data-testid="streak">{ s.current }</dd></div>
-                <div><dt>{ "Longest" }</dt><dd>{ s.longest }</dd></div>
+                <div title={crate::words::streak_meaning(&s, &h.schedule)}><dt>{ "Current streak" }</dt><dd data-testid="streak">{ crate::words::streak_length(s.current, &s, &h.schedule) }</dd></div>
+                <div><dt>{ "Longest" }</dt><dd>{ crate::words::streak_length(s.longest, &s, &h.schedule) }</dd></div>
                 <div><dt>{ "Strength" }</dt><dd>{ format!("{}%", (score * 100.0).round()) }</dd></div>
             </dl>
             <Heatmap habit={h.clone()} today={date} week_start={props.week_start} />
@@ -219,7 +219,7 @@ fn Heatmap(props: &HeatmapProps) -> Html {
     let height = 7 * (cell + 2);
     html! {
         <svg class="heatmap" viewBox={format!("0 0 {width} {height}")} role="img"
-            aria-label={format!("Last 26 weeks: {done} days done")}>
+            aria-label={format!("Last 26 weeks: {} done", crate::words::count(u32::try_from(done).unwrap_or(u32::MAX), "day", "days"))}>
             { for rects }
         </svg>
     }

@@ -7,6 +7,7 @@ use yew::prelude::*;
 
 use crate::app::Ctx;
 use crate::runtime::{now, today};
+use crate::screens::tasks::TaskDetail;
 use crate::screens::today::quadrant_label;
 use crate::ui::{human_date, select_value};
 
@@ -27,6 +28,7 @@ pub fn Matrix() -> Html {
     let ctx = use_context::<Ctx>().expect("ctx");
     let date = today();
     let dragged = use_state(|| None::<lifeos_core::EntityId>);
+    let selected = use_state(|| None::<lifeos_core::EntityId>);
     let data = use_memo((ctx.rev, date), |(_, date)| {
         let horizon = ctx.rt.read(|d| d?.settings().ok())?.urgent_within_days;
         let tasks = ctx.rt.tasks()?.ok()?;
@@ -83,9 +85,10 @@ pub fn Matrix() -> Html {
                             if let Some(q) = parse_quadrant(&select_value(&e)) { move_to(tid, q); }
                         }) };
                         let on_drag = { let dragged = dragged.clone(); Callback::from(move |_: DragEvent| dragged.set(Some(tid))) };
+                        let open = { let selected = selected.clone(); Callback::from(move |_| selected.set(Some(tid))) };
                         html! {
                             <li class="matrix-task" draggable="true" ondragstart={on_drag}>
-                                <span class="title">{ &t.title }</span>
+                                <button class="title link" onclick={open} aria-label={format!("Edit {}", t.title)}>{ &t.title }</button>
                                 if let Some(due) = t.due { <span class="due">{ human_date(due, date) }</span> }
                                 <label class="sr" for={format!("mv-{tid}")}>{ format!("Move {} to", t.title) }</label>
                                 <select id={format!("mv-{tid}")} onchange={on_move}>
@@ -101,11 +104,24 @@ pub fn Matrix() -> Html {
             </section>
         }
     };
+    let detail = selected
+        .and_then(|id| tasks.iter().find(|(_, t)| t.id == id))
+        .map(|(_, t)| t.clone());
+    let projects = ctx
+        .rt
+        .read(|d| d.and_then(|d| d.projects().ok()))
+        .unwrap_or_default();
     html! {
         <section class="screen matrix">
             <h1>{ "Matrix" }</h1>
-            <p class="hint">{ "Drag a task, or pick its quadrant. Tasks due soon count as urgent by themselves." }</p>
-            <div class="matrix-grid">{ for QUADRANTS.iter().map(|q| quadrant(*q)) }</div>
+            <p class="hint">{ "Drag a task, or pick its quadrant; open one to edit it. Tasks due soon count as urgent by themselves." }</p>
+            <div class={classes!("matrix-split", detail.is_some().then_some("editing"))}>
+                <div class="matrix-grid">{ for QUADRANTS.iter().map(|q| quadrant(*q)) }</div>
+                if let Some((key, task)) = detail.map(|t| (t.id.to_string(), t)) {
+                    <TaskDetail key={key} task={task} projects={projects}
+                        close={let selected = selected.clone(); Callback::from(move |_| selected.set(None))} />
+                }
+            </div>
         </section>
     }
 }

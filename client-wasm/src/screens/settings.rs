@@ -1,7 +1,7 @@
 //! Settings: the account (sign in with its second step, register, password
 //! reset, sign out), two-step sign-in and signed-in devices (in
 //! [`super::security`]), sync and this device, preferences, export, and the
-//! relay's feature flags.
+//! the relay's export.
 
 use lifeos_core::money::Currency;
 use lifeos_core::root::SettingsPatch;
@@ -20,15 +20,6 @@ use crate::ui::{WEEK, input_value, select_value};
 #[function_component]
 pub fn SettingsScreen() -> Html {
     let ctx = use_context::<Ctx>().expect("ctx");
-    let flags = use_state(|| None::<Result<Vec<(String, bool)>, String>>);
-    {
-        let flags = flags.clone();
-        use_effect_with((), move |_| {
-            wasm_bindgen_futures::spawn_local(async move {
-                flags.set(Some(api::features().await.map_err(|e| e.message)));
-            });
-        });
-    }
     let signed_in = ctx.rt.email();
     html! {
         <section class="screen settings">
@@ -50,22 +41,14 @@ pub fn SettingsScreen() -> Html {
                 <div>
                     <Preferences />
                     <ExportCard />
-                    <section class="card" aria-labelledby="flags-h">
-                        <h2 id="flags-h">{ "Relay features" }</h2>
-                        { match &*flags {
-                            None => html! { <p class="meta">{ "Asking the relay…" }</p> },
-                            Some(Err(e)) => html! { <p class="meta">{ e }</p> },
-                            Some(Ok(list)) if list.is_empty() => html! { <p class="meta">{ "No feature flags." }</p> },
-                            Some(Ok(list)) => html! { <ul class="plain">{ for list.iter().map(|(k, v)| html! {
-                                <li class="row"><span>{ k }</span><span>{ if *v { "on" } else { "off" } }</span></li>
-                            }) }</ul> },
-                        } }
-                    </section>
                 </div>
             </div>
         </section>
     }
 }
+
+/// What the relay asks of a new password, said before the user types one.
+const PASSWORD_RULE: &str = "At least 10 characters. A few unrelated words make a strong one.";
 
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
@@ -218,8 +201,12 @@ fn SignIn() -> Html {
                 <label for="password">{ if *mode == Mode::Confirm { "New password" } else { "Password" } }</label>
                 <input id="password" type="password" required=true minlength={if *mode == Mode::Login { "1" } else { "10" }}
                     autocomplete={if *mode == Mode::Login { "current-password" } else { "new-password" }}
+                    aria-describedby={(*mode != Mode::Login).then_some("password-rule")}
                     value={(*password).clone()} aria-invalid={invalid("password")}
                     oninput={let password = password.clone(); move |e: InputEvent| password.set(input_value(&e))} />
+                if *mode != Mode::Login {
+                    <p class="hint" id="password-rule">{ PASSWORD_RULE }</p>
+                }
             }
             <button type="submit" disabled={*busy}>{ if *busy { "Please wait…" } else { action } }</button>
             <p class="row links">
@@ -263,6 +250,9 @@ fn AccountCard(props: &AccountProps) -> Html {
                 match ctx.rt.sign_out().await {
                     Ok(()) => {
                         if let Some(w) = web_sys::window() {
+                            if let Ok(Some(storage)) = w.session_storage() {
+                                let _ = storage.set_item(crate::app::SIGNED_OUT, "1");
+                            }
                             let _ = w.location().replace("/");
                         }
                     }
@@ -271,12 +261,133 @@ fn AccountCard(props: &AccountProps) -> Html {
             });
         })
     };
+    let everywhere = {
+        let ctx = ctx.clone();
+        Callback::from(move |_| {
+            let ok = web_sys::window()
+                .and_then(|w| w.confirm_with_message(
+                    "Sign out every device signed in to this account, this browser too? Each keeps its data; signing in again resumes sync."
+                ).ok())
+                .unwrap_or(false);
+            let Some(token) = ctx.rt.access_token().filter(|_| ok) else {
+                if ok {
+                    ctx.toast.emit("Connect to the relay first.".into());
+                }
+                return;
+            };
+            let toast = ctx.toast.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                toast.emit(match api::logout_all(&token).await {
+                    Ok(()) => {
+                        "Every device is signed out. Sign in again here to keep syncing.".into()
+                    }
+                    Err(e) => format!("Signing out everywhere failed: {}", e.message),
+                });
+            });
+        })
+    };
     html! {
         <section class="card" aria-labelledby="account-h">
             <h2 id="account-h">{ "Account" }</h2>
             <p>{ "Signed in as " }<strong data-testid="account-email">{ &props.email }</strong></p>
-            <button class="danger" onclick={sign_out}>{ "Sign out of this browser" }</button>
+            <div class="row">
+                <button class="danger" onclick={sign_out}>{ "Sign out of this browser" }</button>
+                <button class="secondary" onclick={everywhere}>{ "Sign out everywhere" }</button>
+            </div>
+            <ChangePassword />
         </section>
+    }
+}
+
+/// Changing the password: every other device signs in again.
+#[function_component]
+fn ChangePassword() -> Html {
+    let ctx = use_context::<Ctx>().expect("ctx");
+    let open = use_state(|| false);
+    let current = use_state(String::new);
+    let new = use_state(String::new);
+    let error = use_state(|| None::<(Option<String>, String)>);
+    let busy = use_state(|| false);
+    if !*open {
+        return html! {
+            <p><button class="link" onclick={let open = open.clone(); move |_| open.set(true)}>{ "Change password" }</button></p>
+        };
+    }
+    let submit = {
+        let (ctx, open, current, new, error, busy) = (
+            ctx.clone(),
+            open.clone(),
+            current.clone(),
+            new.clone(),
+            error.clone(),
+            busy.clone(),
+        );
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            if *busy {
+                return;
+            }
+            if new.chars().count() < 10 {
+                return error.set(Some((
+                    Some("new_password".into()),
+                    "New password: use at least 10 characters.".into(),
+                )));
+            }
+            let Some(token) = ctx.rt.access_token() else {
+                return error.set(Some((None, "Connect to the relay first.".into())));
+            };
+            busy.set(true);
+            let (ctx, open, current, new, error, busy) = (
+                ctx.clone(),
+                open.clone(),
+                current.clone(),
+                new.clone(),
+                error.clone(),
+                busy.clone(),
+            );
+            wasm_bindgen_futures::spawn_local(async move {
+                let result = api::change_password(&token, &current, &new).await;
+                busy.set(false);
+                match result {
+                    Ok(pair) => {
+                        ctx.rt.signed_in(pair);
+                        current.set(String::new());
+                        new.set(String::new());
+                        error.set(None);
+                        open.set(false);
+                        ctx.toast.emit(
+                            "Password changed. Your other devices must sign in again.".into(),
+                        );
+                    }
+                    Err(e) => error.set(Some((e.field, e.message))),
+                }
+            });
+        })
+    };
+    let invalid = |f: &str| {
+        error
+            .as_ref()
+            .is_some_and(|(field, _)| field.as_deref() == Some(f))
+            .to_string()
+    };
+    html! {
+        <form class="auth" onsubmit={submit} aria-label="Change password">
+            <h3>{ "Change password" }</h3>
+            if let Some((_, e)) = &*error { <p class="error" role="alert">{ e }</p> }
+            <label for="pw-current">{ "Current password" }</label>
+            <input id="pw-current" type="password" autocomplete="current-password" required=true
+                value={(*current).clone()} aria-invalid={invalid("current_password")}
+                oninput={let current = current.clone(); move |e: InputEvent| current.set(input_value(&e))} />
+            <label for="pw-new">{ "New password" }</label>
+            <input id="pw-new" type="password" autocomplete="new-password" required=true minlength="10"
+                aria-describedby="pw-rule" value={(*new).clone()} aria-invalid={invalid("new_password")}
+                oninput={let new = new.clone(); move |e: InputEvent| new.set(input_value(&e))} />
+            <p class="hint" id="pw-rule">{ PASSWORD_RULE }</p>
+            <div class="row">
+                <button type="submit" disabled={*busy}>{ if *busy { "Please wait…" } else { "Change password" } }</button>
+                <button type="button" class="secondary" onclick={let open = open.clone(); move |_| open.set(false)}>{ "Cancel" }</button>
+            </div>
+        </form>
     }
 }
 
@@ -310,14 +421,13 @@ fn SyncCard() -> Html {
             <h2 id="sync-h">{ "Sync and this device" }</h2>
             <p>{ status }</p>
             <dl class="stats">
-                <div><dt>{ "Not yet confirmed" }</dt><dd data-testid="unconfirmed">{ ctx.rt.unconfirmed() }</dd></div>
-                <div><dt>{ "Documents" }</dt><dd>{ docs }</dd></div>
-                <div><dt>{ "Waiting to be saved" }</dt><dd>{ ctx.rt.pending_writes() }</dd></div>
+                <div><dt>{ "Changes not on the relay yet" }</dt><dd data-testid="unconfirmed">{ ctx.rt.unconfirmed() }</dd></div>
+                <div><dt>{ "Changes being saved in this browser" }</dt><dd>{ ctx.rt.pending_writes() }</dd></div>
             </dl>
             if *quarantined > 0 {
                 <p class="warn">{ format!("{} damaged record(s) were found in this browser's storage and set aside (kept, not deleted).", *quarantined) }</p>
             }
-            <p class="meta">{ format!("This device: {}", ctx.rt.peer_id()) }</p>
+            <p class="meta">{ format!("{docs} collections of data on this device · device id {}", ctx.rt.peer_id()) }</p>
         </section>
     }
 }

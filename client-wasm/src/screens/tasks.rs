@@ -28,6 +28,17 @@ fn list_name(s: Status) -> &'static str {
     }
 }
 
+/// The task's priority as quick add writes it (`p1` urgent and important,
+/// `p2` important, `p3` urgent), with its meaning; none for `p4`.
+fn priority(t: &Task) -> Option<(&'static str, &'static str)> {
+    match (t.important, t.urgent) {
+        (true, true) => Some(("p1", "Priority 1: urgent and important")),
+        (true, false) => Some(("p2", "Priority 2: important")),
+        (false, true) => Some(("p3", "Priority 3: urgent")),
+        (false, false) => None,
+    }
+}
+
 /// Props of [`QuickAdd`].
 #[derive(Properties, PartialEq)]
 pub struct QuickAddProps {
@@ -95,10 +106,11 @@ pub fn QuickAdd(props: &QuickAddProps) -> Html {
                 <p class="hint" aria-live="polite">
                     { format!("“{}”", q.title) }
                     if let Some(p) = &q.project { { format!(" · #{p}") } }
+                    if q.important || q.urgent { { format!(" · {}", match (q.important, q.urgent) { (true, true) => "p1", (true, false) => "p2", _ => "p3" }) } }
                     { for q.contexts.iter().map(|c| format!(" · @{c}")) }
                     if let Some(d) = q.due { { format!(" · due {}", human_date(d, today())) } }
                     if let Some(d) = q.scheduled { { if d == today() { " · for today".to_string() } else { format!(" · starts {}", human_date(d, today())) } } }
-                    if let Some(s) = q.status.filter(|_| q.scheduled.is_none() && q.due.is_none()) { { format!(" · {}", list_name(s)) } }
+                    if let Some(s) = q.status { { format!(" · {}", list_name(s)) } }
                 </p>
             }
         </form>
@@ -202,6 +214,7 @@ pub fn Tasks() -> Html {
                     <button class="row-title" onclick={open} aria-label={format!("Edit {}", t.title)}>
                         <span class="title">{ &t.title }</span>
                         <span class="meta">
+                            if let Some((p, words)) = priority(t) { <span class={classes!("prio", p)} title={words}>{ p }</span> }
                             if let Some(p) = project { <span class="project">{ format!("#{p}") }</span> }
                             { for t.contexts.iter().map(|c| html! { <span class="tag">{ format!("@{c}") }</span> }) }
                             if let Some(due) = t.due { <span class={classes!("due", (due < date && t.is_open()).then_some("late"))}>{ human_date(due, date) }</span> }
@@ -278,16 +291,22 @@ pub fn Tasks() -> Html {
     }
 }
 
+/// Props of [`TaskDetail`].
 #[derive(Properties, PartialEq)]
-struct DetailProps {
-    task: Task,
-    projects: Vec<lifeos_core::tasks::Project>,
-    close: Callback<()>,
+pub struct DetailProps {
+    /// The task.
+    pub task: Task,
+    /// Every project, for the project field.
+    pub projects: Vec<lifeos_core::tasks::Project>,
+    /// Closes the editor.
+    pub close: Callback<()>,
 }
 
-/// Editing one task; every field saves as soon as it changes.
+/// Editing one task; every field saves as soon as it changes. Beside the
+/// list on wide screens, a full-screen sheet on phones; it takes the focus
+/// when it opens, so the user is where the task is.
 #[function_component]
-fn TaskDetail(props: &DetailProps) -> Html {
+pub fn TaskDetail(props: &DetailProps) -> Html {
     let ctx = use_context::<Ctx>().expect("ctx");
     let t = &props.task;
     let id = t.id;
@@ -543,8 +562,18 @@ fn TaskDetail(props: &DetailProps) -> Html {
     let opt = |value: &str, label: &str, current: &str| html! { <option value={value.to_string()} selected={value == current}>{ label.to_string() }</option> };
     let date_value =
         |d: Option<lifeos_core::time::Date>| d.map(crate::ui::date).unwrap_or_default();
+    let sheet = use_node_ref();
+    {
+        let sheet = sheet.clone();
+        use_effect_with(id, move |_| {
+            if let Some(el) = sheet.cast::<web_sys::HtmlElement>() {
+                let _ = el.focus();
+                el.scroll_into_view();
+            }
+        });
+    }
     html! {
-        <aside class="detail" aria-label={format!("Task: {}", t.title)}>
+        <aside class="detail" tabindex="-1" ref={sheet} aria-label={format!("Task: {}", t.title)}>
             <div class="row">
                 <h2>{ "Task" }</h2>
                 <button class="link" onclick={close} aria-label="Close the task editor">{ "✕" }</button>

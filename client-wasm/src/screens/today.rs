@@ -208,12 +208,13 @@ fn HabitToday(props: &HabitTodayProps) -> Html {
             ctx.act(|d| d.clear_check_in(now(), id, today()));
         })
     };
-    let state_text = match h.checkin {
-        Some(CheckInState::Done) => "Done".to_string(),
-        Some(CheckInState::Skipped) => "Skipped".to_string(),
-        Some(CheckInState::Value(v)) => format!("{v}"),
-        None => format!("{}/{} this period", h.done_in_period, h.needed_in_period),
-    };
+    let state_text = crate::words::progress(
+        &h.habit.schedule,
+        &h.habit.kind,
+        h.checkin,
+        h.done_in_period,
+        h.needed_in_period,
+    );
     let numeric = match &h.habit.kind {
         HabitKind::Numeric { unit, target } => Some((unit.clone(), *target)),
         HabitKind::YesNo => None,
@@ -238,7 +239,9 @@ fn HabitToday(props: &HabitTodayProps) -> Html {
         <li class={classes!("card", "habit", h.checkin.is_some().then_some("checked"))}>
             <div class="row">
                 <strong>{ &h.name }</strong>
-                <span class="meta" title="Current streak and habit strength">{ format!("Streak {} · strength {}%", h.streaks.current, (h.strength * 100.0).round()) }</span>
+                <span class="meta" title={format!("{} Strength grows with every check-in and fades slowly with misses.", crate::words::streak_meaning(&h.streaks, &h.habit.schedule))}>
+                    { format!("{} · strength {}%", crate::words::streak(&h.streaks, &h.habit.schedule), (h.strength * 100.0).round()) }
+                </span>
             </div>
             <div class="row">
                 <span class="state" aria-live="polite">{ state_text }</span>
