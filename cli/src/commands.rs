@@ -154,6 +154,16 @@ pub struct TaskEdit {
     pub important: Option<bool>,
     /// Urgent or not.
     pub urgent: Option<bool>,
+    /// A repeat rule (`every week`, `on mon,fri`), or `none`.
+    pub repeat: Option<String>,
+    /// Checklist items to add.
+    pub add_items: Vec<String>,
+    /// Checklist items to tick, by position from 1.
+    pub check_items: Vec<usize>,
+    /// Checklist items to untick, by position from 1.
+    pub uncheck_items: Vec<usize>,
+    /// Checklist items to remove, by position from 1.
+    pub remove_items: Vec<usize>,
 }
 
 /// `lifeos task edit ID ...`. A project that does not exist yet is made.
@@ -185,6 +195,18 @@ pub fn task_edit(
             .map(|c| c.trim_start_matches('@').to_string())
             .collect()
     };
+    let recurrence = match edit.repeat.as_deref().map(str::trim) {
+        None => None,
+        Some(none) if none.eq_ignore_ascii_case("none") => Some(None),
+        Some(rule) => Some(Some(
+            rule.to_lowercase()
+                .parse::<lifeos_core::tasks::Recurrence>()?,
+        )),
+    };
+    let checklist_ops = !(edit.add_items.is_empty()
+        && edit.check_items.is_empty()
+        && edit.uncheck_items.is_empty()
+        && edit.remove_items.is_empty());
     let patch = lifeos_core::tasks::TaskPatch {
         title: edit.title,
         status: edit.status,
@@ -194,20 +216,72 @@ pub fn task_edit(
         remove_contexts: strip(edit.remove_contexts),
         due: edit.due,
         scheduled: edit.scheduled,
-        recurrence: None,
+        recurrence,
         important: edit.important,
         urgent: edit.urgent,
     };
-    if patch == lifeos_core::tasks::TaskPatch::default() {
+    let fields = patch != lifeos_core::tasks::TaskPatch::default();
+    if !fields && !checklist_ops {
         return Err(CommandError::NotFound(
-            "nothing to change: give --title, --status, --due, ... (see lifeos task edit --help)"
+            "nothing to change: give --title, --status, --due, --repeat, --add-item, ... (see lifeos task edit --help)"
                 .into(),
         ));
     }
-    ws.data.update_task(now, id, patch)?;
+    // Positions are those shown before this edit, checked before anything changes.
+    let items: Vec<EntityId> = ws.data.task(id)?.checklist.iter().map(|i| i.id).collect();
+    let item = |n: usize| -> Result<EntityId, CommandError> {
+        n.checked_sub(1)
+            .and_then(|i| items.get(i).copied())
+            .ok_or_else(|| {
+                CommandError::NotFound(format!(
+                    "the checklist has {} items: no item {n}",
+                    items.len()
+                ))
+            })
+    };
+    let ticks: Vec<(EntityId, bool)> = edit
+        .check_items
+        .iter()
+        .map(|n| item(*n).map(|i| (i, true)))
+        .chain(
+            edit.uncheck_items
+                .iter()
+                .map(|n| item(*n).map(|i| (i, false))),
+        )
+        .collect::<Result<_, _>>()?;
+    let removed: Vec<EntityId> = edit
+        .remove_items
+        .iter()
+        .map(|n| item(*n))
+        .collect::<Result<_, _>>()?;
+    if fields {
+        ws.data.update_task(now, id, patch)?;
+    }
+    for (i, done) in ticks {
+        ws.data
+            .update_checklist_item(now, id, i, None, Some(done))?;
+    }
+    for i in removed {
+        ws.data.remove_checklist_item(now, id, i)?;
+    }
+    for text in &edit.add_items {
+        ws.data.add_checklist_item(now, id, text)?;
+    }
     let task = ws.data.task(id)?;
+    let mut text = format!("Changed {}", describe(&ws.data, &task));
+    if let Some(rule) = &task.recurrence {
+        text.push_str(&format!("\n  repeats {rule}"));
+    }
+    for (n, i) in task.checklist.iter().enumerate() {
+        text.push_str(&format!(
+            "\n  {}. [{}] {}",
+            n + 1,
+            if i.done { "x" } else { " " },
+            i.text
+        ));
+    }
     Ok(Answer {
-        text: format!("Changed {}", describe(&ws.data, &task)),
+        text,
         json: json!({ "task": task }),
     })
 }

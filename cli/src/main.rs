@@ -105,6 +105,11 @@ enum Command {
         #[command(subcommand)]
         action: ExpenseAction,
     },
+    /// Monthly budgets per category.
+    Budget {
+        #[command(subcommand)]
+        action: BudgetAction,
+    },
     /// Reports.
     Report {
         #[command(subcommand)]
@@ -132,6 +137,59 @@ enum Command {
         #[command(subcommand)]
         format: ImportCommand,
     },
+}
+
+/// `lifeos task edit`: what to change.
+#[derive(Debug, clap::Args)]
+struct TaskEditArgs {
+    /// The task's id, or the end of it that `task list` shows.
+    id: String,
+    /// New title.
+    #[arg(long)]
+    title: Option<String>,
+    /// Move to a list: inbox, next, waiting, someday or done.
+    #[arg(long, value_parser = parse_status)]
+    status: Option<Status>,
+    /// New notes.
+    #[arg(long)]
+    notes: Option<String>,
+    /// Move to a project (made if new); `none` takes it out.
+    #[arg(long)]
+    project: Option<String>,
+    /// Add a context (repeatable).
+    #[arg(long = "add-context")]
+    add_contexts: Vec<String>,
+    /// Remove a context (repeatable).
+    #[arg(long = "remove-context")]
+    remove_contexts: Vec<String>,
+    /// Due date: YYYY-MM-DD, today, tomorrow, or none.
+    #[arg(long)]
+    due: Option<String>,
+    /// Scheduled (start) date: YYYY-MM-DD, today, tomorrow, or none.
+    #[arg(long)]
+    scheduled: Option<String>,
+    /// Important (Eisenhower): true or false.
+    #[arg(long)]
+    important: Option<bool>,
+    /// Urgent (Eisenhower): true or false.
+    #[arg(long)]
+    urgent: Option<bool>,
+    /// Repeat: `every week`, `every 2 days after completion`,
+    /// `on mon,wed,fri`, or `none`.
+    #[arg(long)]
+    repeat: Option<String>,
+    /// Add a checklist item at the end (repeatable).
+    #[arg(long = "add-item")]
+    add_items: Vec<String>,
+    /// Tick checklist item N, counted from 1 as `task edit` shows them (repeatable).
+    #[arg(long = "check-item")]
+    check_items: Vec<usize>,
+    /// Untick checklist item N (repeatable).
+    #[arg(long = "uncheck-item")]
+    uncheck_items: Vec<usize>,
+    /// Remove checklist item N (repeatable).
+    #[arg(long = "remove-item")]
+    remove_items: Vec<usize>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -164,40 +222,7 @@ enum TaskAction {
         id: String,
     },
     /// Change a task.
-    Edit {
-        /// The task's id, or the end of it that `task list` shows.
-        id: String,
-        /// New title.
-        #[arg(long)]
-        title: Option<String>,
-        /// Move to a list: inbox, next, waiting, someday or done.
-        #[arg(long, value_parser = parse_status)]
-        status: Option<Status>,
-        /// New notes.
-        #[arg(long)]
-        notes: Option<String>,
-        /// Move to a project (made if new); `none` takes it out.
-        #[arg(long)]
-        project: Option<String>,
-        /// Add a context (repeatable).
-        #[arg(long = "add-context")]
-        add_contexts: Vec<String>,
-        /// Remove a context (repeatable).
-        #[arg(long = "remove-context")]
-        remove_contexts: Vec<String>,
-        /// Due date: YYYY-MM-DD, today, tomorrow, or none.
-        #[arg(long)]
-        due: Option<String>,
-        /// Scheduled (start) date: YYYY-MM-DD, today, tomorrow, or none.
-        #[arg(long)]
-        scheduled: Option<String>,
-        /// Important (Eisenhower): true or false.
-        #[arg(long)]
-        important: Option<bool>,
-        /// Urgent (Eisenhower): true or false.
-        #[arg(long)]
-        urgent: Option<bool>,
-    },
+    Edit(Box<TaskEditArgs>),
     /// Delete a task.
     Rm {
         /// The task's id, or the end of it that `task list` shows.
@@ -281,6 +306,23 @@ enum ExpenseAction {
         /// Only this category.
         #[arg(long)]
         category: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BudgetAction {
+    /// Set a category's budget for a month: `lifeos budget set groceries 300`.
+    Set {
+        /// The category (made if new).
+        category: String,
+        /// The amount (`300`, `250.50`, `300 USD`), or `none` to remove it.
+        amount: String,
+        /// The month, YYYY-MM (default this month).
+        #[arg(long, value_parser = parse_month)]
+        month: Option<Month>,
+        /// ISO 4217 currency (default: your currency setting).
+        #[arg(long, env = "LIFEOS_CURRENCY")]
+        currency: Option<String>,
     },
 }
 
@@ -482,20 +524,31 @@ fn run(cli: Cli) -> Result<Answer, Failure> {
                 },
             )?,
             TaskAction::Done { id } => commands::task_done(&mut ws, now, today, &id)?,
-            TaskAction::Edit {
-                id,
-                title,
-                status,
-                notes,
-                project,
-                add_contexts,
-                remove_contexts,
-                due,
-                scheduled,
-                important,
-                urgent,
-            } => {
+            TaskAction::Edit(args) => {
+                let TaskEditArgs {
+                    id,
+                    title,
+                    status,
+                    notes,
+                    project,
+                    add_contexts,
+                    remove_contexts,
+                    due,
+                    scheduled,
+                    important,
+                    urgent,
+                    repeat,
+                    add_items,
+                    check_items,
+                    uncheck_items,
+                    remove_items,
+                } = *args;
                 let edit = TaskEdit {
+                    repeat,
+                    add_items,
+                    check_items,
+                    uncheck_items,
+                    remove_items,
                     title,
                     status,
                     notes,
@@ -563,6 +616,21 @@ fn run(cli: Cli) -> Result<Answer, Failure> {
             ExpenseAction::List { month, category } => {
                 commands::money::list(&ws, today, month, category.as_deref())?
             }
+        },
+        Command::Budget { action } => match action {
+            BudgetAction::Set {
+                category,
+                amount,
+                month,
+                currency,
+            } => commands::money::set_budget(
+                &mut ws,
+                now,
+                month.unwrap_or_else(|| Month::of(today)),
+                &category,
+                &amount,
+                currency.as_deref(),
+            )?,
         },
         Command::Report { action } => match action {
             ReportAction::Month { month } => commands::money::report(&ws, today, month)?,

@@ -211,6 +211,57 @@ fn tasks_are_edited_and_removed() {
     assert_eq!(nothing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&nothing.stderr).contains("nothing to change"));
 
+    // Repetition and the checklist, from the terminal too.
+    let edited = json(&lifeos(
+        dir.path(),
+        &[
+            "--json",
+            "task",
+            "edit",
+            &short,
+            "--due",
+            "2026-12-01",
+            "--repeat",
+            "every 2 weeks",
+            "--add-item",
+            "Fill the can",
+            "--add-item",
+            "Check the soil",
+        ],
+    ));
+    assert_eq!(edited["task"]["recurrence"]["n"], 2, "{edited}");
+    assert_eq!(edited["task"]["recurrence"]["unit"], "week", "{edited}");
+    let text = stdout(&lifeos(
+        dir.path(),
+        &[
+            "task",
+            "edit",
+            &short,
+            "--check-item",
+            "1",
+            "--remove-item",
+            "2",
+        ],
+    ));
+    assert!(
+        text.contains("1. [x] Fill the can") && !text.contains("Check the soil"),
+        "{text}"
+    );
+    assert!(text.contains("repeats every 2 weeks"), "{text}");
+    let beyond = lifeos(dir.path(), &["task", "edit", &short, "--check-item", "5"]);
+    assert_eq!(beyond.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&beyond.stderr).contains("no item 5"));
+    let bad_rule = lifeos(
+        dir.path(),
+        &["task", "edit", &short, "--repeat", "sometimes"],
+    );
+    assert_eq!(bad_rule.status.code(), Some(1));
+    let none = json(&lifeos(
+        dir.path(),
+        &["--json", "task", "edit", &short, "--repeat", "none"],
+    ));
+    assert!(none["task"]["recurrence"].is_null(), "{none}");
+
     let removed = stdout(&lifeos(dir.path(), &["task", "rm", &short]));
     assert!(removed.contains("Deleted: Water the plants"), "{removed}");
     let all = json(&lifeos(dir.path(), &["--json", "task", "list", "--all"]));
@@ -454,6 +505,27 @@ fn expenses_are_recorded_in_minor_units_and_reported_by_month() {
     assert!(text.contains("Total 2026-11: 20.50 EUR"), "{text}");
     let october = stdout(&run(&["expense", "list", "--month", "2026-10"]));
     assert!(october.contains("1000 JPY"), "{october}");
+
+    // Budgets from the terminal: set, in another currency, removed.
+    let set = json(&run(&[
+        "--json",
+        "budget",
+        "set",
+        "groceries",
+        "300",
+        "--month",
+        "2026-11",
+    ]));
+    assert_eq!(set["budget"]["minor"], 30_000, "{set}");
+    assert_eq!(set["category"], "Groceries");
+    let usd = json(&run(&[
+        "--json", "budget", "set", "Holiday", "200 USD", "--month", "2026-11",
+    ]));
+    assert_eq!(usd["budget"]["currency"], "USD", "{usd}");
+    let gone = json(&run(&[
+        "--json", "budget", "set", "Holiday", "none", "--month", "2026-11",
+    ]));
+    assert!(gone["budget"].is_null());
 
     let report = json(&run(&["--json", "report", "month", "2026-11"]));
     assert_eq!(report["month"], "2026-11");

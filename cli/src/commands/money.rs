@@ -99,6 +99,44 @@ pub fn add(
     })
 }
 
+/// `lifeos budget set`: a category's budget for `month` (the category is
+/// made if new); `none` removes it.
+pub fn set_budget(
+    ws: &mut Workspace<'_>,
+    now: Timestamp,
+    month: Month,
+    category: &str,
+    amount: &str,
+    currency_code: Option<&str>,
+) -> Result<Answer, CommandError> {
+    let amount = match amount.trim() {
+        none if none.eq_ignore_ascii_case("none") => None,
+        text => {
+            let default = currency(ws, currency_code)?;
+            Some(Money::parse_with_currency(text, default)?)
+        }
+    };
+    let id = match find_category(&ws.data.categories()?, category) {
+        Some(c) => c.id,
+        None => ws.data.add_category(now, category.trim(), false)?,
+    };
+    ws.data.set_budget(now, id, month, amount)?;
+    let name = ws
+        .data
+        .categories()?
+        .into_iter()
+        .find(|c| c.id == id)
+        .map_or_else(|| category.to_string(), |c| c.name);
+    let text = match amount {
+        Some(a) => format!("Budget for {name} in {month}: {}", money_text(&a)),
+        None => format!("No budget for {name} in {month} any more"),
+    };
+    Ok(Answer {
+        text,
+        json: json!({ "category": name, "month": month, "budget": amount }),
+    })
+}
+
 /// `lifeos expense list`: a month's expenses (default this month), newest first.
 pub fn list(
     ws: &Workspace<'_>,
