@@ -402,6 +402,11 @@ fn habits_are_added_checked_skipped_and_listed_with_streaks() {
 fn expenses_are_recorded_in_minor_units_and_reported_by_month() {
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| lifeos(dir.path(), args);
+    // A budget whose amount names its currency needs no default, even here.
+    let named = json(&run(&[
+        "--json", "budget", "set", "Trips", "90 CHF", "--month", "2026-10",
+    ]));
+    assert_eq!(named["budget"]["currency"], "CHF", "{named}");
     // A fresh install: the first expense asks for a currency, once.
     let no_currency = run(&["expense", "add", "3"]);
     assert_eq!(no_currency.status.code(), Some(1));

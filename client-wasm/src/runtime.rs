@@ -393,9 +393,11 @@ impl Runtime {
         let ticket = match api::sync_ticket(&token).await {
             Ok(ticket) => ticket,
             Err(e) => {
-                if e.status == 401 {
-                    // The access token expired meanwhile: refresh on the next try.
-                    *self.access.borrow_mut() = None;
+                // The access token expired meanwhile: refresh on the next try
+                // (unless a sign-in replaced it while this attempt waited).
+                let mut access = self.access.borrow_mut();
+                if e.status == 401 && access.as_deref() == Some(token.as_str()) {
+                    *access = None;
                 }
                 return false;
             }

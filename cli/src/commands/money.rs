@@ -111,10 +111,18 @@ pub fn set_budget(
 ) -> Result<Answer, CommandError> {
     let amount = match amount.trim() {
         none if none.eq_ignore_ascii_case("none") => None,
-        text => {
-            let default = currency(ws, currency_code)?;
-            Some(Money::parse_with_currency(text, default)?)
-        }
+        // An amount that names its currency needs no default.
+        text => Some(match currency(ws, currency_code) {
+            Ok(default) => Money::parse_with_currency(text, default)?,
+            Err(no_default) => {
+                let named = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+                if named.len() == text.len() {
+                    return Err(no_default);
+                }
+                let code = text[named.len()..].to_uppercase();
+                Money::parse(named, Currency::from_code(&code)?)?
+            }
+        }),
     };
     let id = match find_category(&ws.data.categories()?, category) {
         Some(c) => c.id,
