@@ -22,7 +22,8 @@ pub use report::{CategoryLine, MonthlyReport, monthly_report};
 use crate::doc::LifeDoc;
 use crate::doc::fields::{
     Item, bool_of, check_text, clean_name, create_entity, date_of, id_of, is_null, live_entity,
-    put_opt_str, scan_collection, str_of, tombstone,
+    next_stamp, put_latest, put_latest_opt_str, put_opt_str, scan_collection, settled, str_of,
+    tombstone,
 };
 use crate::error::{Error, Result};
 use crate::id::EntityId;
@@ -137,11 +138,12 @@ impl FinanceDoc {
         let name = name.map(|n| clean_name("name", n, MAX_NAME)).transpose()?;
         let obj = self.category_obj(id)?;
         self.doc.edit(now, |doc| {
+            let at = next_stamp(doc, &obj, now);
             if let Some(n) = name {
-                doc.put(&obj, "name", n)?;
+                put_latest(doc, &obj, "name", n, at)?;
             }
             if let Some(r) = rollover {
-                doc.put(&obj, "rollover", r)?;
+                put_latest(doc, &obj, "rollover", r, at)?;
             }
             Ok(())
         })
@@ -203,9 +205,10 @@ impl FinanceDoc {
                 created_at: id.created_at(),
             };
             for f in doc.map_range(&obj, ..) {
+                let v = settled(doc, &obj, &f)?;
                 match f.key.as_ref() {
-                    "name" => c.name = str_of("name", &f.value)?.to_string(),
-                    "rollover" => c.rollover = bool_of("rollover", &f.value)?,
+                    "name" => c.name = str_of("name", &v)?.to_string(),
+                    "rollover" => c.rollover = bool_of("rollover", &v)?,
                     "deleted_at" => c.deleted = true,
                     "budgets" => {
                         for b in doc.map_range(f.id(), ..) {
@@ -324,25 +327,22 @@ impl LedgerDoc {
         self.check_month(merged.date)?;
         let obj = self.expense_obj(id)?;
         self.doc.edit(now, |doc| {
+            let at = next_stamp(doc, &obj, now);
             if patch.amount.is_some() {
-                doc.put(&obj, "amount", merged.amount.to_storage())?;
+                put_latest(doc, &obj, "amount", merged.amount.to_storage(), at)?;
             }
             if patch.date.is_some() {
-                doc.put(&obj, "date", format_date(merged.date))?;
+                put_latest(doc, &obj, "date", format_date(merged.date), at)?;
             }
             if patch.category.is_some() {
-                put_opt_str(
-                    doc,
-                    &obj,
-                    "category",
-                    merged.category.map(|c| c.to_string()).as_deref(),
-                )?;
+                let c = merged.category.map(|c| c.to_string());
+                put_latest_opt_str(doc, &obj, "category", c.as_deref(), at)?;
             }
             if patch.payee.is_some() {
-                put_opt_str(doc, &obj, "payee", merged.payee.as_deref())?;
+                put_latest_opt_str(doc, &obj, "payee", merged.payee.as_deref(), at)?;
             }
             if patch.note.is_some() {
-                put_opt_str(doc, &obj, "note", merged.note.as_deref())?;
+                put_latest_opt_str(doc, &obj, "note", merged.note.as_deref(), at)?;
             }
             Ok(())
         })
@@ -496,7 +496,7 @@ impl ExpenseReader {
 fn read_expense(doc: &AutoCommit, id: EntityId, obj: &ObjId) -> Result<Option<Expense>> {
     let mut reader = ExpenseReader::default();
     for f in doc.map_range(obj, ..) {
-        reader.field(&f.key, &f.value)?;
+        reader.field(&f.key, &settled(doc, obj, &f)?)?;
     }
     reader.finish(id)
 }

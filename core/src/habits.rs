@@ -26,8 +26,8 @@ pub use strength::strength;
 
 use crate::doc::LifeDoc;
 use crate::doc::fields::{
-    bool_of, check_text, clean_name, create_entity, date_of, f64_of, is_null, live_entity, str_of,
-    tombstone,
+    bool_of, check_text, clean_name, create_entity, date_of, f64_of, is_null, live_entity,
+    next_stamp, put_latest, settled, str_of, tombstone,
 };
 use crate::error::{Error, Result};
 use crate::id::EntityId;
@@ -253,20 +253,28 @@ impl HabitsDoc {
         let kind = patch.kind.map(validate_kind).transpose()?;
         let obj = self.habit_obj(id)?;
         self.doc.edit(now, |doc| {
+            let at = next_stamp(doc, &obj, now);
             if let Some(n) = name {
-                doc.put(&obj, "name", n)?;
+                put_latest(doc, &obj, "name", n, at)?;
             }
             if let Some(s) = &patch.schedule {
-                doc.put(&obj, "schedule", s.to_string())?;
+                put_latest(doc, &obj, "schedule", s.to_string(), at)?;
             }
             if let Some(k) = &kind {
-                put_kind(doc, &obj, k)?;
+                match k {
+                    HabitKind::YesNo => put_latest(doc, &obj, "kind", "yesno", at)?,
+                    HabitKind::Numeric { unit, target } => {
+                        put_latest(doc, &obj, "kind", "numeric", at)?;
+                        put_latest(doc, &obj, "unit", unit.as_str(), at)?;
+                        put_latest(doc, &obj, "target", *target, at)?;
+                    }
+                }
             }
             if let Some(s) = patch.start {
-                doc.put(&obj, "start", format_date(s))?;
+                put_latest(doc, &obj, "start", format_date(s), at)?;
             }
             if let Some(a) = patch.archived {
-                doc.put(&obj, "archived", a)?;
+                put_latest(doc, &obj, "archived", a, at)?;
             }
             Ok(())
         })
@@ -471,7 +479,7 @@ fn read_habit(doc: &AutoCommit, id: EntityId, obj: &ObjId) -> Result<Habit> {
     let mut states: Vec<(Date, CheckInState)> = Vec::new();
     let mut notes: BTreeMap<Date, String> = BTreeMap::new();
     for f in doc.map_range(obj, ..) {
-        let v = &f.value;
+        let v = &settled(doc, obj, &f)?;
         if is_null(v) {
             continue;
         }

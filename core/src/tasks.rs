@@ -4,7 +4,8 @@
 //! A [`TasksDoc`] is the typed view of a `tasks` document. Each user action is
 //! one Automerge change. A task is one flat map: every field is its own
 //! register, so two devices that edit different fields of one task both keep
-//! their edit. Sets and checklists live in the same map under prefixed keys
+//! their edit, and of two concurrent edits of one field the later wins (edit
+//! stamps, docs/schema.md "Latest edit wins"). Sets and checklists live in the same map under prefixed keys
 //! (`ctx:phone`, `done:2026-11-26`, `item:<id>:text`), so nothing ever depends
 //! on two devices creating the same nested container, and a task costs a third
 //! of what a map with nested containers costs to load (docs/benchmarks.md).
@@ -30,8 +31,9 @@ pub use recurrence::{Recurrence, Unit};
 
 use crate::doc::LifeDoc;
 use crate::doc::fields::{
-    Item, bool_of, check_text, clean_name, create_entity, date_of, i64_of, id_of, is_null,
-    live_entity, put_opt_date, put_opt_str, scan_collection, str_of, tombstone,
+    Item, bool_of, check_text, clean_name, clear_latest, create_entity, date_of, i64_of, id_of,
+    is_null, live_entity, next_stamp, put_latest, put_latest_opt_date, put_latest_opt_str,
+    put_opt_date, scan_collection, settled, str_of, tombstone,
 };
 use crate::error::{Error, Result};
 use crate::id::EntityId;
@@ -358,15 +360,16 @@ impl TasksDoc {
         }
         let obj = self.task_obj(id)?;
         self.doc.edit(now, |doc| {
+            let at = next_stamp(doc, &obj, now);
             if let Some(t) = title {
-                doc.put(&obj, "title", t)?;
+                put_latest(doc, &obj, "title", t, at)?;
             }
             if let Some(s) = patch.status {
-                doc.put(&obj, "status", s.as_str())?;
+                put_latest(doc, &obj, "status", s.as_str(), at)?;
                 if s == Status::Done && current.status != Status::Done {
-                    doc.put(&obj, "completed_at", now.as_millis())?;
+                    put_latest(doc, &obj, "completed_at", now.as_millis(), at)?;
                 } else if s != Status::Done {
-                    delete_key(doc, &obj, "completed_at")?;
+                    clear_latest(doc, &obj, "completed_at", at)?;
                 }
             }
             if let Some(n) = &patch.notes {
@@ -382,7 +385,8 @@ impl TasksDoc {
                 }
             }
             if let Some(p) = patch.project {
-                put_opt_str(doc, &obj, "project", p.map(|p| p.to_string()).as_deref())?;
+                let p = p.map(|p| p.to_string());
+                put_latest_opt_str(doc, &obj, "project", p.as_deref(), at)?;
             }
             for c in add {
                 doc.put(&obj, format!("{CONTEXT}{c}"), true)?;
@@ -392,29 +396,25 @@ impl TasksDoc {
             }
             if reanchor {
                 // Stored dates of a repeating task are the anchor of the series.
-                put_opt_date(doc, &obj, "due", due)?;
-                put_opt_date(doc, &obj, "scheduled", scheduled)?;
+                put_latest_opt_date(doc, &obj, "due", due, at)?;
+                put_latest_opt_date(doc, &obj, "scheduled", scheduled, at)?;
             } else {
                 if let Some(d) = patch.due {
-                    put_opt_date(doc, &obj, "due", d)?;
+                    put_latest_opt_date(doc, &obj, "due", d, at)?;
                 }
                 if let Some(s) = patch.scheduled {
-                    put_opt_date(doc, &obj, "scheduled", s)?;
+                    put_latest_opt_date(doc, &obj, "scheduled", s, at)?;
                 }
             }
             if let Some(r) = &patch.recurrence {
-                put_opt_str(
-                    doc,
-                    &obj,
-                    "recurrence",
-                    r.as_ref().map(|r| r.to_string()).as_deref(),
-                )?;
+                let r = r.as_ref().map(|r| r.to_string());
+                put_latest_opt_str(doc, &obj, "recurrence", r.as_deref(), at)?;
             }
             if let Some(i) = patch.important {
-                doc.put(&obj, "important", i)?;
+                put_latest(doc, &obj, "important", i, at)?;
             }
             if let Some(u) = patch.urgent {
-                doc.put(&obj, "urgent", u)?;
+                put_latest(doc, &obj, "urgent", u, at)?;
             }
             Ok(())
         })
@@ -527,11 +527,12 @@ impl TasksDoc {
         self.find_item(task, item)?;
         let obj = self.task_obj(task)?;
         self.doc.edit(now, |doc| {
+            let at = next_stamp(doc, &obj, now);
             if let Some(t) = text {
-                doc.put(&obj, item_key(item, "text"), t)?;
+                put_latest(doc, &obj, &item_key(item, "text"), t, at)?;
             }
             if let Some(d) = done {
-                doc.put(&obj, item_key(item, "done"), d)?;
+                put_latest(doc, &obj, &item_key(item, "done"), d, at)?;
             }
             Ok(())
         })
@@ -615,11 +616,12 @@ impl TasksDoc {
         let name = name.map(|n| clean_name("name", n, 200)).transpose()?;
         let obj = self.project_obj(id)?;
         self.doc.edit(now, |doc| {
+            let at = next_stamp(doc, &obj, now);
             if let Some(n) = name {
-                doc.put(&obj, "name", n)?;
+                put_latest(doc, &obj, "name", n, at)?;
             }
             if let Some(a) = archived {
-                doc.put(&obj, "archived", a)?;
+                put_latest(doc, &obj, "archived", a, at)?;
             }
             Ok(())
         })
@@ -697,9 +699,10 @@ impl TasksDoc {
                 created_at: id.created_at(),
             };
             for f in doc.map_range(&obj, ..) {
+                let v = settled(doc, &obj, &f)?;
                 match f.key.as_ref() {
-                    "name" => p.name = str_of("name", &f.value)?.to_string(),
-                    "archived" => p.archived = bool_of("archived", &f.value)?,
+                    "name" => p.name = str_of("name", &v)?.to_string(),
+                    "archived" => p.archived = bool_of("archived", &v)?,
                     "deleted_at" => continue 'projects,
                     _ => {}
                 }
@@ -929,7 +932,7 @@ fn read_task(
                 let text = doc.text(f.id())?;
                 reader.text(key, &text);
             }
-            (v, key) => reader.field(key, v)?,
+            (_, key) => reader.field(key, &settled(doc, obj, &f)?)?,
         }
     }
     Ok(reader.finish(id, live_projects))

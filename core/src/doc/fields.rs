@@ -5,8 +5,11 @@
 //! 1.8 s for 50,000 expenses). Values of an unexpected type are reported as
 //! [`Error::Corrupt`] naming the field, never silently replaced.
 
+use automerge::iter::MapRangeItem;
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValueRef, ValueRef};
+use automerge::{
+    AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, ScalarValueRef, Value, ValueRef,
+};
 
 use crate::error::{Error, Result};
 use crate::id::EntityId;
@@ -145,6 +148,121 @@ pub(crate) fn put_opt_str(
     Ok(())
 }
 
+/// Key prefix of a field's edit stamp: `at:<field>` → the stamp of the edit
+/// that wrote `<field>` (docs/schema.md, "Latest edit wins").
+pub(crate) const STAMP: &str = "at:";
+
+/// The stamp of an edit of entity `obj` made at `now` on this device: `now`,
+/// or just after the newest stamp already on the entity if that is later.
+///
+/// This is a hybrid logical clock scoped to the entity: a device whose clock
+/// is behind still stamps an edit after every edit of the entity it has seen,
+/// so an edit made after seeing another's always ranks above it, and a device
+/// whose clock runs ahead wins only against edits made without seeing its own.
+pub(crate) fn next_stamp(doc: &AutoCommit, obj: &ObjId, now: Timestamp) -> i64 {
+    let seen = doc
+        .map_range(obj, STAMP.to_string()..format!("{}\u{10FFFF}", STAMP))
+        .filter_map(|f| i64_of(&f.key, &f.value).ok())
+        .max();
+    match seen {
+        Some(s) if s >= now.as_millis() => s.saturating_add(1),
+        _ => now.as_millis(),
+    }
+}
+
+/// Writes a user-facing field with its edit stamp, so that of two devices
+/// editing it concurrently the later edit wins on every device.
+pub(crate) fn put_latest(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    key: &str,
+    value: impl Into<ScalarValue>,
+    stamp: i64,
+) -> Result<()> {
+    doc.put(obj, key, value)?;
+    doc.put(obj, format!("{STAMP}{key}"), stamp)?;
+    Ok(())
+}
+
+/// Clears an optional user-facing field with its edit stamp. A cleared field
+/// holds `null` rather than being deleted: a deletion never wins against a
+/// concurrent write, a stamped `null` does when it is the later edit.
+pub(crate) fn clear_latest(doc: &mut AutoCommit, obj: &ObjId, key: &str, stamp: i64) -> Result<()> {
+    match doc.get(obj, key)? {
+        None => Ok(()),
+        Some((Value::Scalar(s), _)) if s.is_null() => Ok(()),
+        Some(_) => put_latest(doc, obj, key, ScalarValue::Null, stamp),
+    }
+}
+
+/// Sets or clears an optional string field, stamped.
+pub(crate) fn put_latest_opt_str(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    key: &str,
+    value: Option<&str>,
+    stamp: i64,
+) -> Result<()> {
+    match value {
+        Some(v) => put_latest(doc, obj, key, v, stamp),
+        None => clear_latest(doc, obj, key, stamp),
+    }
+}
+
+/// Sets or clears an optional date field, stamped.
+pub(crate) fn put_latest_opt_date(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    key: &str,
+    value: Option<Date>,
+    stamp: i64,
+) -> Result<()> {
+    put_latest_opt_str(doc, obj, key, value.map(format_date).as_deref(), stamp)
+}
+
+/// The value of a field of entity `obj` as met in a `map_range` of it, with a
+/// conflict settled: when two devices wrote the field concurrently, the value
+/// whose edit stamp is the latest. Each concurrent value comes from a
+/// different device (one device's edits are ordered), so a value and its
+/// stamp are paired by the actor that wrote them. Values without a stamp
+/// (written by a client that does not stamp) rank below stamped ones; ties
+/// keep Automerge's own choice, so every device settles alike.
+pub(crate) fn settled<'a>(
+    doc: &AutoCommit,
+    obj: &ObjId,
+    item: &MapRangeItem<'a>,
+) -> Result<ValueRef<'a>> {
+    if !item.conflict || item.key.starts_with(STAMP) || matches!(item.value, ValueRef::Object(_)) {
+        return Ok(item.value.clone());
+    }
+    Ok(latest_of(doc, obj, &item.key)?.unwrap_or_else(|| item.value.clone()))
+}
+
+fn latest_of(doc: &AutoCommit, obj: &ObjId, key: &str) -> Result<Option<ValueRef<'static>>> {
+    let values = doc.get_all(obj, key)?;
+    let stamps = doc.get_all(obj, format!("{STAMP}{key}"))?;
+    let stamp_by = |actor: &automerge::ActorId| {
+        stamps.iter().find_map(|(v, id)| match (v, id) {
+            (Value::Scalar(s), ObjId::Id(_, a, _)) if a == actor => s.as_i64(),
+            _ => None,
+        })
+    };
+    let best = values
+        .into_iter()
+        .filter_map(|(v, id)| match (&v, &id) {
+            (Value::Scalar(_), ObjId::Id(_, actor, _)) => {
+                let stamp = stamp_by(actor);
+                Some((stamp, id.clone(), v))
+            }
+            _ => None,
+        })
+        .max_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    Ok(best.and_then(|(_, _, v)| match v {
+        Value::Scalar(s) => Some(ValueRef::Scalar(s.into_owned().into())),
+        Value::Object(_) => None,
+    }))
+}
+
 /// Trims `s` and checks it is a non-empty name of at most `max` characters.
 pub(crate) fn clean_name(field: &'static str, s: &str, max: usize) -> Result<String> {
     let t = s.trim();
@@ -220,7 +338,8 @@ pub(crate) fn scan_collection(
                 if let ValueRef::Object(_) = m.value {
                     children.insert(m.id(), (index, m.key.to_string()));
                 }
-                on_item(index, Item::Field(&m.key, &m.value))?;
+                let value = settled(doc, &entry.obj, m)?;
+                on_item(index, Item::Field(&m.key, &value))?;
             }
         } else if let Some((index, key)) = children.get(&*entry.obj)
             && let automerge::iter::DocItem::Text(span) = &entry.item

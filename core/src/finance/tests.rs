@@ -273,3 +273,63 @@ fn a_report_serialises_for_the_api() {
     assert_eq!(json["lines"][0]["budget"]["minor"], 30_000);
     assert_eq!(json["lines"][0]["budget"]["currency"], "EUR");
 }
+
+#[test]
+fn the_later_edit_of_an_expense_or_category_wins_on_both_devices() {
+    for later_on_b in [false, true] {
+        let mut ledger = LedgerDoc::new(month("2026-11"));
+        let id = ledger
+            .add_expense(t(1), expense(eur(1250), "2026-11-26", None))
+            .unwrap();
+        let mut finance = FinanceDoc::new();
+        let cat = finance.add_category(t(1), "Food", false).unwrap();
+        let bytes = (ledger.doc_mut().save(), finance.doc_mut().save());
+        let ledger_copy =
+            || LedgerDoc::from_doc(LifeDoc::load(DocKind::Ledger, &bytes.0).unwrap()).unwrap();
+        let finance_copy =
+            || FinanceDoc::from_doc(LifeDoc::load(DocKind::Finance, &bytes.1).unwrap()).unwrap();
+        let (mut la, mut lb) = (ledger_copy(), ledger_copy());
+        let (mut fa, mut fb) = (finance_copy(), finance_copy());
+        let payee = |p: &str| ExpensePatch {
+            payee: Some(Some(p.into())),
+            ..Default::default()
+        };
+        let (first, second) = if later_on_b {
+            (&mut la, &mut lb)
+        } else {
+            (&mut lb, &mut la)
+        };
+        first.update_expense(t(10), id, payee("Bakery")).unwrap();
+        second
+            .update_expense(t(20), id, payee("Baker's corner"))
+            .unwrap();
+        let (first, second) = if later_on_b {
+            (&mut fa, &mut fb)
+        } else {
+            (&mut fb, &mut fa)
+        };
+        first
+            .update_category(t(10), cat, Some("Groceries"), None)
+            .unwrap();
+        second
+            .update_category(t(20), cat, Some("Food & drink"), None)
+            .unwrap();
+        la.doc_mut().merge(lb.doc_mut()).unwrap();
+        lb.doc_mut().merge(la.doc_mut()).unwrap();
+        fa.doc_mut().merge(fb.doc_mut()).unwrap();
+        fb.doc_mut().merge(fa.doc_mut()).unwrap();
+        for l in [&la, &lb] {
+            assert_eq!(
+                l.expenses().unwrap()[0].payee.as_deref(),
+                Some("Baker's corner")
+            );
+            assert_eq!(
+                l.expense(id).unwrap().payee.as_deref(),
+                Some("Baker's corner")
+            );
+        }
+        for f in [&fa, &fb] {
+            assert_eq!(f.categories().unwrap()[0].name, "Food & drink");
+        }
+    }
+}

@@ -558,3 +558,42 @@ fn concurrent_check_ins_merge_per_day() {
         Some("on the train")
     );
 }
+
+#[test]
+fn the_later_rename_of_a_habit_wins_on_both_devices() {
+    for later_on_b in [false, true] {
+        let mut origin = HabitsDoc::new();
+        let id = origin
+            .add_habit(
+                t(1),
+                NewHabit {
+                    name: "Read".into(),
+                    schedule: Schedule::Daily,
+                    kind: HabitKind::YesNo,
+                    start: d("2026-11-01"),
+                },
+            )
+            .unwrap();
+        let bytes = origin.doc_mut().save();
+        let load = || HabitsDoc::from_doc(LifeDoc::load(DocKind::Habits, &bytes).unwrap()).unwrap();
+        let (mut a, mut b) = (load(), load());
+        let rename = |doc: &mut HabitsDoc, ms, name: &str| {
+            let patch = HabitPatch {
+                name: Some(name.into()),
+                ..Default::default()
+            };
+            doc.update_habit(t(ms), id, patch).unwrap();
+        };
+        let (first, second) = if later_on_b {
+            (&mut a, &mut b)
+        } else {
+            (&mut b, &mut a)
+        };
+        rename(first, 10, "Read fiction");
+        rename(second, 20, "Read 20 pages");
+        a.doc_mut().merge(b.doc_mut()).unwrap();
+        b.doc_mut().merge(a.doc_mut()).unwrap();
+        assert_eq!(a.habit(id).unwrap().name, "Read 20 pages");
+        assert_eq!(b.habits().unwrap()[0].name, "Read 20 pages");
+    }
+}

@@ -647,3 +647,119 @@ fn first_notes_written_on_two_devices_resolve_to_one_text_everywhere() {
     sync(&mut a, &mut b);
     assert_eq!(a.task(id).unwrap().notes, format!(">{notes}!"));
 }
+
+/// A realistic instant: 2027-01-15 08:00 UTC, plus `ms`.
+fn at(ms: i64) -> Timestamp {
+    t(1_800_000_000_000 + ms)
+}
+
+fn rename(doc: &mut TasksDoc, now: Timestamp, id: EntityId, title: &str) {
+    let patch = TaskPatch {
+        title: Some(title.into()),
+        ..Default::default()
+    };
+    doc.update_task(now, id, patch).unwrap();
+}
+
+#[test]
+fn the_later_of_two_concurrent_edits_wins_whichever_device_made_it() {
+    // Automerge alone picks the value of the device with the greater actor
+    // id; run both orders so the outcome can never be that choice by luck.
+    for later_on_b in [false, true] {
+        let mut origin = TasksDoc::new();
+        let id = origin
+            .add_task(
+                at(0),
+                NewTask {
+                    title: "Trip".into(),
+                    due: Some(d("2027-02-01")),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let (mut a, mut b) = two_devices(&mut origin);
+        let (first, second) = if later_on_b {
+            (&mut a, &mut b)
+        } else {
+            (&mut b, &mut a)
+        };
+        rename(first, at(60_000), id, "Spain");
+        rename(second, at(120_000), id, "Italy");
+        // Clearing a field is an edit too: the later clear beats an earlier set.
+        let patch = |due| TaskPatch {
+            due: Some(due),
+            ..Default::default()
+        };
+        first
+            .update_task(at(60_000), id, patch(Some(d("2027-03-01"))))
+            .unwrap();
+        second.update_task(at(120_000), id, patch(None)).unwrap();
+        sync(&mut a, &mut b);
+        for device in [&a, &b] {
+            let task = device.task(id).unwrap();
+            assert_eq!(task.title, "Italy", "later edit on b: {later_on_b}");
+            assert_eq!(task.due, None, "later edit on b: {later_on_b}");
+            assert_eq!(device.tasks().unwrap()[0].title, "Italy");
+        }
+    }
+}
+
+#[test]
+fn an_edit_made_after_seeing_another_outranks_what_that_one_outranked_on_any_clock() {
+    // A's clock is right; B's runs an hour slow; C's is right but C is offline.
+    let hour = 3_600_000;
+    let mut origin = TasksDoc::new();
+    let id = origin
+        .add_task(
+            at(0),
+            NewTask {
+                title: "Trip".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let bytes = origin.doc_mut().save();
+    let load = || TasksDoc::from_doc(LifeDoc::load(DocKind::Tasks, &bytes).unwrap()).unwrap();
+    let (mut a, mut b, mut c) = (load(), load(), load());
+    // C renames at 50 s, without seeing anything after.
+    rename(&mut c, at(50_000), id, "France");
+    // A renames at 100 s; B syncs with A and renames at 200 s by the real
+    // clock, which B reads as an hour earlier.
+    rename(&mut a, at(100_000), id, "Spain");
+    sync(&mut a, &mut b);
+    rename(&mut b, at(200_000 - hour), id, "Italy");
+    // B's edit is the last one made: a wall-clock comparison would let
+    // C's "France" (50 s) beat B's "Italy" (stamped an hour ago).
+    sync(&mut b, &mut c);
+    sync(&mut a, &mut c);
+    for device in [&a, &b, &c] {
+        assert_eq!(device.task(id).unwrap().title, "Italy");
+    }
+}
+
+#[test]
+fn a_stamped_edit_beats_a_concurrent_unstamped_one_from_an_older_client() {
+    for unstamped_first in [false, true] {
+        let mut origin = TasksDoc::new();
+        let id = origin
+            .add_task(
+                at(0),
+                NewTask {
+                    title: "Trip".into(),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let (mut a, mut b) = two_devices(&mut origin);
+        let tasks = b.doc().collection("tasks").unwrap();
+        let obj = live_entity(b.doc().automerge(), &tasks, "task", id).unwrap();
+        let now = if unstamped_first { at(1) } else { at(10_000) };
+        b.doc
+            .edit(now, |doc| Ok(doc.put(&obj, "title", "Old client")?))
+            .unwrap();
+        rename(&mut a, at(5_000), id, "Stamped");
+        sync(&mut a, &mut b);
+        assert_eq!(a.task(id).unwrap().title, "Stamped");
+        assert_eq!(b.task(id).unwrap().title, "Stamped");
+    }
+}
