@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::doc::LifeDoc;
 use crate::doc::fields::{i64_of, str_of};
 use crate::error::{Error, Result};
-use crate::id::DocumentId;
+use crate::id::{DocumentId, EntityId};
 use crate::money::Currency;
 use crate::schema::DocKind;
 use crate::tasks::recurrence::{parse_weekday, weekday_name};
@@ -102,6 +102,17 @@ pub struct RootDoc {
 
 crate::doc::typed_document!(RootDoc, DocKind::Root);
 
+/// Key prefix, in `settings`, of a group of entities kept apart:
+/// `apart:<id>,<id>,...` (sorted) → `true`.
+const APART: &str = "apart:";
+
+fn apart_key(ids: &[EntityId]) -> String {
+    let mut ids = ids.to_vec();
+    ids.sort();
+    let ids: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+    format!("{APART}{}", ids.join(","))
+}
+
 impl RootDoc {
     /// Lists `id` as one of the user's documents.
     pub fn register(&mut self, now: Timestamp, id: DocumentId, role: DocRole) -> Result<()> {
@@ -156,6 +167,35 @@ impl RootDoc {
             }
         }
         Ok(s)
+    }
+
+    /// Records that the entities `ids` are different things, not duplicates.
+    pub fn keep_apart(&mut self, now: Timestamp, ids: &[EntityId]) -> Result<()> {
+        let settings = self.doc.collection("settings")?;
+        let key = apart_key(ids);
+        self.doc.edit(now, |doc| {
+            doc.put(&settings, key, true)?;
+            Ok(())
+        })
+    }
+
+    /// Every group of entities recorded as different things, each sorted.
+    pub fn kept_apart(&self) -> Result<Vec<Vec<EntityId>>> {
+        let doc = self.doc.automerge();
+        let settings = self.doc.collection("settings")?;
+        let mut out = Vec::new();
+        for f in doc.map_range(&settings, APART.to_string()..format!("{APART}\u{10FFFF}")) {
+            let ids: std::result::Result<Vec<EntityId>, _> = f.key[APART.len()..]
+                .split(',')
+                .map(|id| id.parse::<EntityId>())
+                .collect();
+            // A key this build cannot read is skipped, as unknown settings are.
+            if let Ok(mut ids) = ids {
+                ids.sort();
+                out.push(ids);
+            }
+        }
+        Ok(out)
     }
 
     /// Changes some settings.

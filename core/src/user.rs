@@ -776,5 +776,7 @@ fn missing(kind: DocKind) -> Error {
     Error::Corrupt(format!("this user has no {kind} document loaded"))
 }
 
+pub mod duplicates;
+
 #[cfg(test)]
 mod tests;

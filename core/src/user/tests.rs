@@ -4,6 +4,7 @@ use crate::money::Currency;
 use crate::tasks::Status;
 use crate::tasks::quick_add::AddedOn;
 use crate::time::{Weekday, parse_date};
+use crate::user::duplicates::DuplicateKind;
 
 fn d(s: &str) -> Date {
     parse_date("date", s).unwrap()
@@ -599,4 +600,246 @@ fn checklists_are_edited_through_the_task_that_holds_them() {
     assert!(data.add_checklist_item(t(8), task, "  ").is_err());
     let missing = EntityId::generate(t(9));
     assert!(data.add_checklist_item(t(9), missing, "x").is_err());
+}
+
+fn meditate() -> NewHabit {
+    NewHabit {
+        name: "Meditate".into(),
+        schedule: Schedule::Daily,
+        kind: HabitKind::YesNo,
+        start: d("2026-11-20"),
+    }
+}
+
+/// An account with a habit, a category with an expense and a budget, and a
+/// task; and a device's own data with the same three, entered before signing in.
+fn account_joined_by_alike_local_data() -> UserData {
+    let mut account = UserData::create(DocumentId::generate(), t(1)).unwrap();
+    let habit = account.add_habit(t(2), meditate()).unwrap();
+    account
+        .check_in(
+            t(2),
+            habit,
+            d("2026-11-24"),
+            d("2026-11-26"),
+            CheckInState::Done,
+            None,
+        )
+        .unwrap();
+    let transport = account.add_category(t(2), "Transport", false).unwrap();
+    account
+        .add_expense(
+            t(2),
+            NewExpense {
+                amount: eur(290),
+                date: d("2026-11-24"),
+                category: Some(transport),
+                payee: Some("Bus".into()),
+                note: None,
+            },
+        )
+        .unwrap();
+    let task = NewTask {
+        title: "Renew passport".into(),
+        due: Some(d("2026-12-10")),
+        ..Default::default()
+    };
+    account.add_task(t(2), task.clone()).unwrap();
+
+    let mut local = UserData::create(DocumentId::generate(), t(3)).unwrap();
+    let habit = local
+        .add_habit(
+            t(3),
+            NewHabit {
+                name: " meditate ".into(),
+                start: d("2026-11-10"),
+                ..meditate()
+            },
+        )
+        .unwrap();
+    for day in ["2026-11-12", "2026-11-24", "2026-11-25"] {
+        local
+            .check_in(
+                t(3),
+                habit,
+                d(day),
+                d("2026-11-26"),
+                CheckInState::Done,
+                Some("on the train"),
+            )
+            .unwrap();
+    }
+    let transport = local.add_category(t(3), "transport", false).unwrap();
+    local
+        .set_budget(t(3), transport, "2026-11".parse().unwrap(), Some(eur(5000)))
+        .unwrap();
+    local
+        .add_expense(
+            t(3),
+            NewExpense {
+                amount: eur(1200),
+                date: d("2026-11-25"),
+                category: Some(transport),
+                payee: Some("Taxi".into()),
+                note: None,
+            },
+        )
+        .unwrap();
+    let id = local.add_task(t(3), task).unwrap();
+    local
+        .update_task(
+            t(3),
+            id,
+            TaskPatch {
+                notes: Some("photo booth first".into()),
+                add_contexts: vec!["errands".into()],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    local.add_category(t(3), "Books", false).unwrap();
+    account.adopt(t(4), local).unwrap();
+    account
+}
+
+#[test]
+fn alike_records_from_local_data_are_kept_and_offered_as_duplicates() {
+    let account = account_joined_by_alike_local_data();
+    // Nothing was dropped when the device's data joined.
+    assert_eq!(account.habits().unwrap().len(), 2);
+    assert_eq!(account.open_tasks().unwrap().len(), 2);
+    let groups = account.duplicates().unwrap();
+    let kinds: Vec<DuplicateKind> = groups.iter().map(|g| g.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            DuplicateKind::Habit,
+            DuplicateKind::Category,
+            DuplicateKind::Task
+        ]
+    );
+    // The oldest is kept, under its own name.
+    assert_eq!(groups[0].name, "Meditate");
+    assert_eq!(groups[1].name, "Transport");
+    assert!(groups.iter().all(|g| g.others.len() == 1));
+}
+
+#[test]
+fn merging_duplicates_unites_their_history_and_converges_on_other_devices() {
+    let mut account = account_joined_by_alike_local_data();
+    let mut other_device = new_device(&mut account);
+    for group in account.duplicates().unwrap() {
+        account.merge_duplicates(t(5), &group).unwrap();
+    }
+    assert!(account.duplicates().unwrap().is_empty());
+
+    let habits = account.habits().unwrap();
+    assert_eq!(habits.len(), 1);
+    let habit = &habits[0];
+    assert_eq!(habit.name, "Meditate");
+    assert_eq!(
+        habit.start,
+        d("2026-11-10"),
+        "the earlier start, so old check-ins count"
+    );
+    let days: Vec<String> = habit.checkins.keys().map(|d| d.to_string()).collect();
+    assert_eq!(days, ["2026-11-12", "2026-11-24", "2026-11-25"]);
+    // A day checked in on both keeps the kept habit's check-in (no note).
+    assert_eq!(habit.checkins[&d("2026-11-24")].note, None);
+    assert_eq!(
+        habit.checkins[&d("2026-11-25")].note.as_deref(),
+        Some("on the train")
+    );
+
+    let live: Vec<_> = account
+        .categories()
+        .unwrap()
+        .into_iter()
+        .filter(|c| !c.deleted)
+        .collect();
+    let names: Vec<&str> = live.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names.len(), 2);
+    assert!(names.contains(&"Transport") && names.contains(&"Books"));
+    let transport = live.iter().find(|c| c.name == "Transport").unwrap();
+    assert_eq!(
+        transport.budgets.values().copied().collect::<Vec<_>>(),
+        [eur(5000)]
+    );
+    let expenses = account.expenses().unwrap();
+    assert_eq!(expenses.len(), 2);
+    assert!(expenses.iter().all(|e| e.category == Some(transport.id)));
+    let report = account.monthly_report("2026-11".parse().unwrap()).unwrap();
+    let json = serde_json::to_string(&report).unwrap();
+    assert!(
+        !json.contains("transport\""),
+        "no lowercase category left: {json}"
+    );
+
+    let tasks = account.open_tasks().unwrap();
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].notes, "photo booth first");
+    assert_eq!(tasks[0].contexts, ["errands"]);
+
+    // The merge is ordinary changes: another device that merges them sees the same.
+    let mut theirs = other_device.documents_mut();
+    for (id, doc) in account.documents_mut() {
+        let (_, mine) = theirs.iter_mut().find(|(i, _)| *i == id).unwrap();
+        mine.merge(doc).unwrap();
+    }
+    drop(theirs);
+    assert_eq!(other_device.habits().unwrap(), account.habits().unwrap());
+    assert_eq!(
+        other_device.open_tasks().unwrap(),
+        account.open_tasks().unwrap()
+    );
+    assert!(other_device.duplicates().unwrap().is_empty());
+}
+
+#[test]
+fn duplicates_kept_apart_are_not_offered_again_until_a_new_one_appears() {
+    let mut account = account_joined_by_alike_local_data();
+    let habit_group = account.duplicates().unwrap().remove(0);
+    account.keep_apart(t(5), &habit_group).unwrap();
+    let kinds: Vec<DuplicateKind> = account
+        .duplicates()
+        .unwrap()
+        .iter()
+        .map(|g| g.kind)
+        .collect();
+    assert_eq!(kinds, [DuplicateKind::Category, DuplicateKind::Task]);
+    // Merging a group kept apart is refused: the offer is stale.
+    let err = account.merge_duplicates(t(6), &habit_group).unwrap_err();
+    assert!(err.to_string().contains("no longer alike"), "{err}");
+    // A third "Meditate" makes a new group, offered again.
+    account.add_habit(t(7), meditate()).unwrap();
+    let groups = account.duplicates().unwrap();
+    assert_eq!(groups[0].kind, DuplicateKind::Habit);
+    assert_eq!(groups[0].others.len(), 2);
+}
+
+#[test]
+fn different_things_with_alike_names_are_not_duplicates() {
+    let mut data = UserData::create(DocumentId::generate(), t(1)).unwrap();
+    data.add_habit(t(2), meditate()).unwrap();
+    data.add_habit(
+        t(2),
+        NewHabit {
+            kind: HabitKind::Numeric {
+                unit: "min".into(),
+                target: 10.0,
+            },
+            ..meditate()
+        },
+    )
+    .unwrap();
+    let task = |due: &str| NewTask {
+        title: "Pay rent".into(),
+        due: Some(d(due)),
+        ..Default::default()
+    };
+    data.add_task(t(2), task("2026-12-01")).unwrap();
+    data.add_task(t(2), task("2027-01-01")).unwrap();
+    let done = data.add_task(t(2), task("2026-12-01")).unwrap();
+    data.complete_task(t(3), done, d("2026-12-01")).unwrap();
+    assert_eq!(data.duplicates().unwrap(), []);
 }
