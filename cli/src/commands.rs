@@ -10,6 +10,7 @@ use serde_json::json;
 
 use crate::workspace::Workspace;
 
+pub mod duplicates;
 pub mod export;
 pub mod habits;
 pub mod money;

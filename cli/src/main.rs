@@ -105,6 +105,13 @@ enum Command {
         #[command(subcommand)]
         action: ExpenseAction,
     },
+    /// Records that are likely one thing entered twice, to merge or keep apart.
+    ///
+    /// Without a subcommand, lists them, numbered.
+    Duplicates {
+        #[command(subcommand)]
+        action: Option<DuplicatesAction>,
+    },
     /// Monthly budgets per category.
     Budget {
         #[command(subcommand)]
@@ -323,6 +330,26 @@ enum BudgetAction {
         /// ISO 4217 currency (default: your currency setting).
         #[arg(long, env = "LIFEOS_CURRENCY")]
         currency: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DuplicatesAction {
+    /// Merge groups into one each: check-ins united, expenses re-pointed,
+    /// the extras deleted.
+    Merge {
+        /// The groups' numbers as `lifeos duplicates` lists them.
+        #[arg(required_unless_present = "all")]
+        numbers: Vec<usize>,
+        /// Merge every group.
+        #[arg(long, conflicts_with = "numbers")]
+        all: bool,
+    },
+    /// Say these are different things: they are not offered again.
+    KeepApart {
+        /// The groups' numbers as `lifeos duplicates` lists them.
+        #[arg(required = true)]
+        numbers: Vec<usize>,
     },
 }
 
@@ -632,6 +659,15 @@ fn run(cli: Cli) -> Result<Answer, Failure> {
                 currency.as_deref(),
             )?,
         },
+        Command::Duplicates { action } => match action {
+            None => commands::duplicates::list(&ws)?,
+            Some(DuplicatesAction::Merge { numbers, all }) => {
+                commands::duplicates::merge(&mut ws, now, &numbers, all)?
+            }
+            Some(DuplicatesAction::KeepApart { numbers }) => {
+                commands::duplicates::keep_apart(&mut ws, now, &numbers)?
+            }
+        },
         Command::Report { action } => match action {
             ReportAction::Month { month } => commands::money::report(&ws, today, month)?,
         },
@@ -691,9 +727,16 @@ fn sync_answer(report: &SyncReport, what: &str) -> Answer {
     } else {
         format!("{} changes not confirmed by the relay yet", report.pending)
     };
+    let duplicates = match report.duplicates {
+        0 => String::new(),
+        n => format!(
+            "\n{n} record(s) look like duplicates (the same habit, category or task \
+             entered twice); see them with: lifeos duplicates"
+        ),
+    };
     Answer {
         text: format!(
-            "{what} with {}: {} documents, {} updated from other devices; {pending}.",
+            "{what} with {}: {} documents, {} updated from other devices; {pending}.{duplicates}",
             report.relay, report.documents, report.received
         ),
         json: json!({ "sync": report }),

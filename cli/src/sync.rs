@@ -269,6 +269,15 @@ impl Engine {
         (self.sync.documents().ids().len(), self.received.len())
     }
 
+    /// How many groups of likely duplicates the data holds now.
+    pub fn duplicates(&self) -> usize {
+        self.sync
+            .documents()
+            .data()
+            .and_then(|d| d.duplicates().ok())
+            .map_or(0, |g| g.len())
+    }
+
     /// Records in the replica what the relay confirmed since the last time
     /// (for `status`, which counts the rest as pending).
     pub fn write_confirmed(&mut self, session: &Session<'_>) -> Result<(), SyncError> {
@@ -420,6 +429,8 @@ pub struct SyncReport {
     pub pending: usize,
     /// What went wrong along the way without stopping the sync.
     pub problems: Vec<String>,
+    /// Groups of likely duplicates in the data now (`lifeos duplicates`).
+    pub duplicates: usize,
 }
 
 /// How long without a message before a settled sync is done.
@@ -580,12 +591,14 @@ pub async fn run(replica: &mut Replica, options: &SyncOptions) -> Result<SyncRep
     session.commit()?;
     outcome?;
     let (documents, received) = engine.counts();
+    let duplicates = engine.duplicates();
     Ok(SyncReport {
         relay: account.relay,
         documents,
         received,
         pending,
         problems: engine.problems,
+        duplicates,
     })
 }
 

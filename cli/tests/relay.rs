@@ -774,3 +774,97 @@ fn wait_for(mut done: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn two_devices_with_their_own_data_sign_in_and_merge_what_is_alike_and_the_later_edit_wins() {
+    let rt = Runtime::new().unwrap();
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&rt, relay_dir.path(), "127.0.0.1:0");
+    let email = "sam@example.org";
+    relay.register(&rt, email);
+
+    // Each device is used before signing in: the same habit, the same task,
+    // one category in two spellings.
+    let (laptop, desktop) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for (dir, category) in [(laptop.path(), "Transport"), (desktop.path(), "transport")] {
+        ok(&lifeos(dir, &["habit", "add", "Meditate"]));
+        ok(&lifeos(dir, &["habit", "check", "Meditate"]));
+        ok(&lifeos(dir, &["task", "add", "Plan the trip"]));
+        ok(&lifeos(
+            dir,
+            &["expense", "add", "3.20", category, "--payee", "Bus"],
+        ));
+    }
+    ok(&login(laptop.path(), &relay, email));
+    let text = ok(&login(desktop.path(), &relay, email));
+    // Nothing was dropped; the likely duplicates are pointed out.
+    assert!(text.contains("3 record(s) look like duplicates"), "{text}");
+    let listed = ok(&lifeos(desktop.path(), &["duplicates"]));
+    assert!(
+        listed.contains("1. habit \"Meditate\": 2 of them"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("category \"Transport\": 2 of them"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("task \"Plan the trip\": 2 of them"),
+        "{listed}"
+    );
+    let check = lifeos(desktop.path(), &["habit", "check", "meditate"]);
+    let why = String::from_utf8_lossy(&check.stderr);
+    assert!(why.contains("2 habits are called \"meditate\""), "{why}");
+    assert!(why.contains("lifeos duplicates merge"), "{why}");
+
+    // A group number that is not listed is refused with the range.
+    let wrong = lifeos(desktop.path(), &["duplicates", "merge", "7"]);
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("lists 1 to 3"));
+
+    let merged = ok(&lifeos(desktop.path(), &["duplicates", "merge", "--all"]));
+    assert!(merged.contains("Merged habit \"Meditate\""), "{merged}");
+    ok(&lifeos(desktop.path(), &["sync"]));
+    ok(&lifeos(laptop.path(), &["sync"]));
+    // The merge reached the other device as ordinary changes.
+    for dir in [laptop.path(), desktop.path()] {
+        assert_eq!(
+            ok(&lifeos(dir, &["duplicates"])).trim(),
+            "No likely duplicates."
+        );
+        let habits = json(&lifeos(dir, &["--json", "habit", "list"]));
+        assert_eq!(habits["habits"].as_array().unwrap().len(), 1, "{habits}");
+        assert_eq!(titles(dir), ["Plan the trip"]);
+        let expenses = json(&lifeos(dir, &["--json", "expense", "list"]));
+        let categories: Vec<&str> = expenses["expenses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["category"].as_str().unwrap())
+            .collect();
+        assert_eq!(categories.len(), 2, "{expenses}");
+        assert_eq!(categories[0], categories[1], "re-pointed to one category");
+    }
+    ok(&lifeos(laptop.path(), &["habit", "check", "meditate"]));
+
+    // Renamed offline on both: "Spain" first on the laptop, "Italy" later
+    // on the desktop. The later edit wins on both, whichever syncs last.
+    let id = json(&lifeos(laptop.path(), &["--json", "task", "list"]))["tasks"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ok(&lifeos(
+        laptop.path(),
+        &["task", "edit", &id, "--title", "Spain"],
+    ));
+    std::thread::sleep(Duration::from_millis(20));
+    ok(&lifeos(
+        desktop.path(),
+        &["task", "edit", &id, "--title", "Italy"],
+    ));
+    ok(&lifeos(desktop.path(), &["sync"]));
+    ok(&lifeos(laptop.path(), &["sync"]));
+    ok(&lifeos(desktop.path(), &["sync"]));
+    assert_eq!(titles(laptop.path()), ["Italy"]);
+    assert_eq!(titles(desktop.path()), ["Italy"]);
+}

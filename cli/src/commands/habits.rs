@@ -143,7 +143,8 @@ fn find(ws: &Workspace<'_>, which: &str) -> Result<EntityId, CommandError> {
                 .collect();
             listed.sort();
             return Err(CommandError::NotFound(format!(
-                "{} habits are called {:?}; give one's id:\n{}",
+                "{} habits are called {:?}; give one's id, or make them one with \
+                 `lifeos duplicates merge`:\n{}",
                 many.len(),
                 which.trim(),
                 listed.join("\n")
