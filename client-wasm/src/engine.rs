@@ -594,6 +594,22 @@ impl Engine {
         self.view(|v, d| v.expenses(d, month))
     }
 
+    /// Groups of likely duplicates, from the kept views.
+    pub fn duplicates(
+        &mut self,
+    ) -> Option<lifeos_core::Result<Vec<lifeos_core::user::duplicates::Duplicates>>> {
+        self.view(|v, d| {
+            let tasks = v.tasks(d)?;
+            let habits = v.habits(d)?;
+            Ok(lifeos_core::user::duplicates::find(
+                &habits,
+                &d.categories()?,
+                &tasks,
+                &d.kept_apart()?,
+            ))
+        })
+    }
+
     /// The Today view for `date`, from the kept views.
     pub fn today(&mut self, date: Date) -> Option<lifeos_core::Result<lifeos_core::today::Today>> {
         self.view(|v, d| v.today(d, date))

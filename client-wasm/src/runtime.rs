@@ -137,6 +137,13 @@ impl Runtime {
         self.engine.borrow_mut().today(date)
     }
 
+    /// Groups of likely duplicates (after this device's data joined an account).
+    pub fn duplicates(
+        &self,
+    ) -> Option<lifeos_core::Result<Vec<lifeos_core::user::duplicates::Duplicates>>> {
+        self.engine.borrow_mut().duplicates()
+    }
+
     /// Every task (kept incrementally).
     pub fn tasks(&self) -> Option<lifeos_core::Result<Rc<Vec<lifeos_core::tasks::Task>>>> {
         self.engine.borrow_mut().tasks()

@@ -199,3 +199,68 @@ test('the unsynced count is exactly the edits the relay lacks, through offline f
   await offline(false);
   await context.close();
 });
+
+// The same habit, task and category made on two browsers before the second
+// signs in: everything is kept, the likely duplicates are offered on Today,
+// and merging them reaches the first browser.
+test('signing in with local data offers what is alike for merging, and the merge syncs', async () => {
+  const email = uniqueEmail('dupes');
+  const a = await device(browser, relay.url);
+  const b = await device(browser, relay.url);
+  const prepare = async (page, category) => {
+    await open(page);
+    await goTo(page, 'Habits');
+    await page.getByRole('button', { name: 'New habit' }).click();
+    await page.getByLabel('Name').fill('Meditate');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('heading', { name: 'Meditate' }).waitFor();
+    await goTo(page, 'Finance');
+    await page.getByLabel('New category').fill(category);
+    await page.getByLabel('New category').press('Enter');
+    await page.getByText(`Added the category “${category}”.`).waitFor();
+    await addTask(page, 'Plan the trip');
+  };
+  await prepare(a.page, 'Transport');
+  await register(a.page, email);
+  await waitSynced(a.page);
+  await prepare(b.page, 'transport');
+  await goTo(b.page, 'Today');
+  await b.page.getByRole('button', { name: 'Check in Meditate' }).click();
+  await b.page.getByRole('button', { name: "Undo today's check-in of Meditate" }).waitFor();
+  // Before signing in, nothing is alike.
+  assert.equal(await b.page.getByRole('region', { name: 'Possible duplicates' }).count(), 0);
+
+  await login(b.page, email);
+  await waitSynced(b.page);
+  await goTo(b.page, 'Today');
+  const card = b.page.getByRole('region', { name: 'Possible duplicates' });
+  await card.waitFor({ timeout: 10000 });
+  const offered = (await card.locator('li.duplicate strong').allTextContents()).sort();
+  assert.deepEqual(offered, ['Category “Transport”', 'Habit “Meditate”', 'Task “Plan the trip”']);
+  // Kept, not dropped: both tasks are on Today until merged.
+  assert.equal(await b.page.getByRole('checkbox', { name: 'Complete Plan the trip' }).count(), 2);
+
+  await card.getByRole('button', { name: 'Merge Habit “Meditate”' }).click();
+  await b.page.getByText('Merged: habit “Meditate” is now one.').waitFor();
+  await card.getByRole('button', { name: 'Merge Task “Plan the trip”' }).click();
+  await card.getByRole('button', { name: 'Keep Category “Transport” apart' }).click();
+  await card.waitFor({ state: 'detached' });
+  assert.equal(await b.page.getByRole('checkbox', { name: 'Complete Plan the trip' }).count(), 1);
+  // The merged habit keeps the check-in made on this browser.
+  await b.page.getByRole('button', { name: "Undo today's check-in of Meditate" }).waitFor();
+  await waitSynced(b.page);
+
+  // The first browser gets the merge as ordinary changes.
+  await goTo(a.page, 'Habits');
+  await a.page.waitForFunction(
+    () => [...document.querySelectorAll('h2, h3')].filter((h) => h.textContent.trim() === 'Meditate').length === 1,
+    null,
+    { timeout: 10000 },
+  );
+  await goTo(a.page, 'Today');
+  await a.page.getByRole('button', { name: "Undo today's check-in of Meditate" }).waitFor({ timeout: 10000 });
+  assert.equal(await a.page.getByRole('checkbox', { name: 'Complete Plan the trip' }).count(), 1);
+  assert.equal(await a.page.getByRole('region', { name: 'Possible duplicates' }).count(), 0);
+  await a.context.close();
+  await b.context.close();
+});

@@ -1,5 +1,6 @@
 //! The app's screens, one module each.
 
+pub mod duplicates;
 pub mod finance;
 pub mod habits;
 pub mod matrix;

@@ -43,6 +43,7 @@ pub fn TodayScreen() -> Html {
     html! {
         <section class="screen today">
             <h1>{ "Today" } <small>{ date.format(" · %A %-d %B").to_string() }</small></h1>
+            <crate::screens::duplicates::DuplicatesCard />
             <QuickAdd on={AddedOn::Today} />
             <div class="grid2">
                 <div>

@@ -16,10 +16,10 @@ use serde::Serialize;
 
 use super::UserData;
 use crate::error::{Error, Result};
-use crate::finance::ExpensePatch;
-use crate::habits::HabitPatch;
+use crate::finance::{Category, ExpensePatch};
+use crate::habits::{Habit, HabitKind, HabitPatch};
 use crate::id::EntityId;
-use crate::tasks::TaskPatch;
+use crate::tasks::{Task, TaskPatch};
 use crate::time::{Date, Timestamp};
 
 /// What kind of entity a group of duplicates is.
@@ -102,43 +102,65 @@ fn groups<K: Ord>(
         .collect()
 }
 
+/// The groups of likely duplicates among `habits`, `categories` and `tasks`
+/// (only open tasks count), leaving out the groups in `apart`. A pure
+/// function of the lists, so a view that keeps them can ask without reading
+/// the documents again.
+pub fn find(
+    habits: &[Habit],
+    categories: &[Category],
+    tasks: &[Task],
+    apart: &[Vec<EntityId>],
+) -> Vec<Duplicates> {
+    let mut out = Vec::new();
+    out.extend(groups(
+        DuplicateKind::Habit,
+        habits.iter().map(|h| {
+            let kind = match &h.kind {
+                HabitKind::YesNo => String::new(),
+                HabitKind::Numeric { unit, .. } => fold(unit),
+            };
+            ((fold(&h.name), kind), h.created_at, h.id, h.name.clone())
+        }),
+    ));
+    out.extend(groups(
+        DuplicateKind::Category,
+        categories
+            .iter()
+            .filter(|c| !c.deleted)
+            .map(|c| (fold(&c.name), c.created_at, c.id, c.name.clone())),
+    ));
+    out.extend(groups(
+        DuplicateKind::Task,
+        tasks.iter().filter(|t| t.is_open()).map(|t| {
+            let key = (
+                fold(&t.title),
+                t.due,
+                t.scheduled,
+                t.recurrence.as_ref().map(|r| r.to_string()),
+                t.project,
+            );
+            (key, t.created_at, t.id, t.title.clone())
+        }),
+    ));
+    out.retain(|g| !apart.contains(&g.ids()));
+    out
+}
+
 impl UserData {
     /// Every group of likely duplicates the user has not said are different.
     pub fn duplicates(&self) -> Result<Vec<Duplicates>> {
-        let mut out = Vec::new();
-        out.extend(groups(
-            DuplicateKind::Habit,
-            self.habits()?.into_iter().map(|h| {
-                let kind = match &h.kind {
-                    crate::habits::HabitKind::YesNo => String::new(),
-                    crate::habits::HabitKind::Numeric { unit, .. } => fold(unit),
-                };
-                ((fold(&h.name), kind), h.created_at, h.id, h.name)
-            }),
-        ));
-        out.extend(groups(
-            DuplicateKind::Category,
-            self.categories()?
-                .into_iter()
-                .filter(|c| !c.deleted)
-                .map(|c| (fold(&c.name), c.created_at, c.id, c.name)),
-        ));
-        out.extend(groups(
-            DuplicateKind::Task,
-            self.open_tasks()?.into_iter().map(|t| {
-                let key = (
-                    fold(&t.title),
-                    t.due,
-                    t.scheduled,
-                    t.recurrence.as_ref().map(|r| r.to_string()),
-                    t.project,
-                );
-                (key, t.created_at, t.id, t.title)
-            }),
-        ));
-        let apart = self.root.kept_apart()?;
-        out.retain(|g| !apart.contains(&g.ids()));
-        Ok(out)
+        Ok(find(
+            &self.habits()?,
+            &self.categories()?,
+            &self.open_tasks()?,
+            &self.kept_apart()?,
+        ))
+    }
+
+    /// The groups the user said are different things (each sorted).
+    pub fn kept_apart(&self) -> Result<Vec<Vec<EntityId>>> {
+        self.root.kept_apart()
     }
 
     /// Records that a group is not one thing, so it is not offered again.
