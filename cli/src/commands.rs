@@ -4,7 +4,7 @@
 
 use lifeos_core::tasks::quick_add::AddedOn;
 use lifeos_core::tasks::{Status, Task};
-use lifeos_core::time::{Date, Timestamp};
+use lifeos_core::time::{Date, TimeOfDay, Timestamp};
 use lifeos_core::{EntityId, UserData};
 use serde_json::json;
 
@@ -151,6 +151,8 @@ pub struct TaskEdit {
     pub due: Option<Option<Date>>,
     /// New scheduled date, or `Some(None)` to clear it.
     pub scheduled: Option<Option<Date>>,
+    /// New time of day, or `Some(None)` to clear it.
+    pub time: Option<Option<TimeOfDay>>,
     /// Important or not.
     pub important: Option<bool>,
     /// Urgent or not.
@@ -217,6 +219,7 @@ pub fn task_edit(
         remove_contexts: strip(edit.remove_contexts),
         due: edit.due,
         scheduled: edit.scheduled,
+        time: edit.time,
         recurrence,
         important: edit.important,
         urgent: edit.urgent,
@@ -403,6 +406,9 @@ fn describe(data: &UserData, task: &Task) -> String {
     }
     if let Some(scheduled) = task.scheduled {
         line.push_str(&format!("  starts {scheduled}"));
+    }
+    if let Some(time) = task.time {
+        line.push_str(&format!(" {time}"));
     }
     if let Some(project) = task.project
         && let Ok(projects) = data.projects()

@@ -18,7 +18,7 @@ use lifeos_cli::sync::{self as relay_sync, Account, SyncError, SyncOptions, Sync
 use lifeos_cli::workspace::{Workspace, WorkspaceError};
 use lifeos_core::habits::{CheckInState, Schedule};
 use lifeos_core::tasks::Status;
-use lifeos_core::time::{Date, Month, Timestamp};
+use lifeos_core::time::{Date, Month, TimeOfDay, Timestamp};
 use serde_json::json;
 
 /// Exit codes scripts can rely on (also in `lifeos --help`).
@@ -175,6 +175,9 @@ struct TaskEditArgs {
     /// Scheduled (start) date: YYYY-MM-DD, today, tomorrow, or none.
     #[arg(long)]
     scheduled: Option<String>,
+    /// Time of day on the due (else scheduled) day: 15:30, 3pm, or none.
+    #[arg(long, value_parser = parse_time)]
+    time: Option<TimeArg>,
     /// Important (Eisenhower): true or false.
     #[arg(long)]
     important: Option<bool>,
@@ -407,6 +410,20 @@ fn clearable_day(given: Option<String>, today: Date) -> Result<Option<Option<Dat
     given.map(|g| parse_day(&g, today)).transpose()
 }
 
+/// `--time`: a time of day, or `None` for `none` (clear it).
+#[derive(Clone, Debug)]
+struct TimeArg(Option<TimeOfDay>);
+
+/// `--time`: `15:30`, `3pm`, `at 9`... as quick add reads them, or `none`.
+fn parse_time(s: &str) -> Result<TimeArg, String> {
+    if s.trim().eq_ignore_ascii_case("none") {
+        return Ok(TimeArg(None));
+    }
+    lifeos_core::tasks::quick_add::time_of_day(s)
+        .map(|t| TimeArg(Some(t)))
+        .ok_or_else(|| format!("{s:?} is not a time: give 15:30, 3pm or none"))
+}
+
 fn parse_status(s: &str) -> Result<Status, String> {
     Status::parse(s).map_err(|e| e.to_string())
 }
@@ -562,6 +579,7 @@ fn run(cli: Cli) -> Result<Answer, Failure> {
                     remove_contexts,
                     due,
                     scheduled,
+                    time,
                     important,
                     urgent,
                     repeat,
@@ -584,6 +602,7 @@ fn run(cli: Cli) -> Result<Answer, Failure> {
                     remove_contexts,
                     due: clearable_day(due, today)?,
                     scheduled: clearable_day(scheduled, today)?,
+                    time: time.map(|t| t.0),
                     important,
                     urgent,
                 };

@@ -595,3 +595,40 @@ fn the_export_is_the_relays_format_written_offline() {
     );
     assert_eq!(bad_kind.status.code(), Some(1));
 }
+
+#[test]
+fn a_task_gets_a_time_of_day_from_quick_add_or_edit() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = lifeos_cli::now();
+    let today = lifeos_core::time::today_in("UTC", now).unwrap();
+    let tomorrow = today.succ_opt().unwrap().to_string();
+    // A time of day, from the line or from `task edit --time`.
+    let added = lifeos(dir.path(), &["task", "add", "Dentist tomorrow at 3:30pm"]);
+    assert!(
+        stdout(&added).contains(&format!("Dentist  due {tomorrow} 15:30")),
+        "{}",
+        stdout(&added)
+    );
+    let id = json(&lifeos(dir.path(), &["--json", "task", "list"]))["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["title"] == "Dentist")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let edited = json(&lifeos(
+        dir.path(),
+        &["--json", "task", "edit", &id, "--time", "9am"],
+    ));
+    assert_eq!(edited["task"]["time"], "09:00", "{edited}");
+    let wrong = lifeos(dir.path(), &["task", "edit", &id, "--time", "25:00"]);
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("is not a time"));
+    let cleared = json(&lifeos(
+        dir.path(),
+        &["--json", "task", "edit", &id, "--time", "none"],
+    ));
+    assert!(cleared["task"]["time"].is_null(), "{cleared}");
+}

@@ -39,7 +39,7 @@ use crate::error::{Error, Result};
 use crate::id::EntityId;
 use crate::position;
 use crate::schema::DocKind;
-use crate::time::{Date, Timestamp, format_date, parse_date};
+use crate::time::{Date, TimeOfDay, Timestamp, format_date, parse_date};
 
 /// Key prefix of a context: `ctx:<name>` → `true`.
 const CONTEXT: &str = "ctx:";
@@ -135,6 +135,8 @@ pub struct Task {
     pub due: Option<Date>,
     /// Scheduled ("start on") date of the current occurrence.
     pub scheduled: Option<Date>,
+    /// The time of day on its day (the due day, else the scheduled day).
+    pub time: Option<TimeOfDay>,
     /// Repetition rule.
     pub recurrence: Option<Recurrence>,
     /// Eisenhower: important.
@@ -196,6 +198,8 @@ pub struct NewTask {
     pub due: Option<Date>,
     /// Scheduled date.
     pub scheduled: Option<Date>,
+    /// Time of day on the due (else scheduled) day; needs one of them.
+    pub time: Option<TimeOfDay>,
     /// Repetition; needs a due or scheduled date.
     pub recurrence: Option<Recurrence>,
     /// Eisenhower flags.
@@ -224,6 +228,8 @@ pub struct TaskPatch {
     pub due: Option<Option<Date>>,
     /// New scheduled date.
     pub scheduled: Option<Option<Date>>,
+    /// New time of day. Removing both dates removes the time too.
+    pub time: Option<Option<TimeOfDay>>,
     /// New repetition rule.
     pub recurrence: Option<Option<Recurrence>>,
     /// New importance.
@@ -261,6 +267,12 @@ impl TasksDoc {
                 "a repeating task needs a due or scheduled date",
             ));
         }
+        if new.time.is_some() && new.due.is_none() && new.scheduled.is_none() {
+            return Err(Error::invalid(
+                "time",
+                "a time needs a due or scheduled day",
+            ));
+        }
         if let Some(p) = new.project {
             self.project_obj(p)?;
         }
@@ -288,6 +300,9 @@ impl TasksDoc {
             }
             put_opt_date(doc, &obj, "due", new.due)?;
             put_opt_date(doc, &obj, "scheduled", new.scheduled)?;
+            if let Some(t) = new.time {
+                doc.put(&obj, "time", t.to_string())?;
+            }
             if let Some(r) = &new.recurrence {
                 doc.put(&obj, "recurrence", r.to_string())?;
             }
@@ -336,6 +351,19 @@ impl TasksDoc {
             .unwrap_or(current.recurrence.clone());
         let due = patch.due.unwrap_or(current.due);
         let scheduled = patch.scheduled.unwrap_or(current.scheduled);
+        let dated = due.is_some() || scheduled.is_some();
+        if matches!(patch.time, Some(Some(_))) && !dated {
+            return Err(Error::invalid(
+                "time",
+                "a time needs a due or scheduled day",
+            ));
+        }
+        // A task that loses its last date loses its time of day with it.
+        let time = match patch.time {
+            Some(t) => Some(t),
+            None if !dated && current.time.is_some() => Some(None),
+            None => None,
+        };
         if recurrence.is_some() && due.is_none() && scheduled.is_none() {
             return Err(Error::invalid(
                 "recurrence",
@@ -405,6 +433,10 @@ impl TasksDoc {
                 if let Some(s) = patch.scheduled {
                     put_latest_opt_date(doc, &obj, "scheduled", s, at)?;
                 }
+            }
+            if let Some(t) = time {
+                let t = t.map(|t| t.to_string());
+                put_latest_opt_str(doc, &obj, "time", t.as_deref(), at)?;
             }
             if let Some(r) = &patch.recurrence {
                 let r = r.as_ref().map(|r| r.to_string());
@@ -790,6 +822,7 @@ struct TaskReader {
     contexts: Vec<String>,
     due: Option<Date>,
     scheduled: Option<Date>,
+    time: Option<TimeOfDay>,
     recurrence: Option<Recurrence>,
     important: bool,
     urgent: bool,
@@ -844,6 +877,13 @@ impl TaskReader {
             "project" => self.project = Some(id_of("project", v)?),
             "due" => self.due = Some(date_of("due", v)?),
             "scheduled" => self.scheduled = Some(date_of("scheduled", v)?),
+            "time" => {
+                self.time = Some(
+                    str_of("time", v)?
+                        .parse()
+                        .map_err(|e: Error| Error::Corrupt(e.to_string()))?,
+                )
+            }
             "recurrence" => {
                 self.recurrence = Some(
                     str_of("recurrence", v)?
@@ -904,6 +944,9 @@ impl TaskReader {
             checklist,
             due: self.due,
             scheduled: self.scheduled,
+            time: self
+                .time
+                .filter(|_| self.due.is_some() || self.scheduled.is_some()),
             recurrence: self.recurrence,
             important: self.important,
             urgent: self.urgent,

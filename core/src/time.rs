@@ -64,6 +64,60 @@ pub fn format_date(d: Date) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
+/// A time of day in the user's zone, to the minute (`15:30`): when on its
+/// day a task is due. Like dates, it is wall-clock time, so a meeting at
+/// 15:30 stays at 15:30 across daylight-saving changes and travel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TimeOfDay {
+    minutes: u16,
+}
+
+impl TimeOfDay {
+    /// `hour`:`minute`, if both are in range.
+    pub fn new(hour: u32, minute: u32) -> Option<TimeOfDay> {
+        (hour < 24 && minute < 60).then(|| TimeOfDay {
+            minutes: (hour * 60 + minute) as u16,
+        })
+    }
+
+    /// The hour, 0-23.
+    pub fn hour(self) -> u32 {
+        u32::from(self.minutes / 60)
+    }
+
+    /// The minute, 0-59.
+    pub fn minute(self) -> u32 {
+        u32::from(self.minutes % 60)
+    }
+}
+
+impl fmt::Display for TimeOfDay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}:{:02}", self.hour(), self.minute())
+    }
+}
+
+impl FromStr for TimeOfDay {
+    type Err = Error;
+
+    /// `HH:MM`, 24-hour clock, as stored.
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = || Error::invalid("time", format!("{s:?} is not a time in the form HH:MM"));
+        let (h, m) = s.split_once(':').ok_or_else(bad)?;
+        if h.is_empty() || h.len() > 2 || m.len() != 2 {
+            return Err(bad());
+        }
+        let (h, m) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+        TimeOfDay::new(h, m).ok_or_else(bad)
+    }
+}
+
+impl Serialize for TimeOfDay {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// A calendar month, such as the month of a budget or a report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Month {

@@ -94,8 +94,19 @@ pub fn today<'a>(
         }
     }
     overdue.sort_by_key(|e| (e.task.due, rank(e.quadrant), e.task.created_at));
-    due_today.sort_by_key(|e| (rank(e.quadrant), e.task.created_at));
-    scheduled.sort_by_key(|e| (rank(e.quadrant), e.task.scheduled, e.task.created_at));
+    // What has a time of day comes first, in time order, as on a calendar.
+    let timed = |e: &TodayTask| (e.task.time.is_none(), e.task.time);
+    due_today.sort_by_key(|e| (timed(e), rank(e.quadrant), e.task.created_at));
+    scheduled.sort_by_key(|e| {
+        let at = e.task.time.filter(|_| e.task.scheduled == Some(date));
+        (
+            at.is_none(),
+            at,
+            rank(e.quadrant),
+            e.task.scheduled,
+            e.task.created_at,
+        )
+    });
 
     let habits = habits
         .iter()

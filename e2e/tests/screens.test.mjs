@@ -133,6 +133,14 @@ test('quick add: on Today a task is planned for today, and every add says where 
   await onToday('Buy oat milk').waitFor({ timeout: 2000 });
   await toast('Added “Buy oat milk” for today.').waitFor({ timeout: 2000 });
 
+  // A time of day: the preview shows it, the task is today's at that time,
+  // before the untimed ones.
+  await page.getByRole('textbox', { name: 'Add a task' }).fill('Call the dentist at 3:30pm');
+  await page.locator('.hint', { hasText: '“Call the dentist”' }).filter({ hasText: ' · at 15:30' }).waitFor({ timeout: 2000 });
+  await page.getByRole('button', { name: 'Add', exact: true }).click();
+  await toast('Added “Call the dentist” for today at 15:30.').waitFor({ timeout: 2000 });
+  await onToday('Call the dentist').locator('.time', { hasText: '15:30' }).waitFor({ timeout: 2000 });
+
   // What the line says wins; the toast names where the task went instead.
   await addTask(page, 'Renew the car insurance in 3 days');
   await toast('Added “Renew the car insurance” to Inbox · due').waitFor({ timeout: 2000 });

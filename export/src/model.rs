@@ -44,6 +44,8 @@ pub struct TaskOut {
     pub due: Option<Date>,
     /// Scheduled ("start on") date of the current occurrence.
     pub scheduled: Option<Date>,
+    /// Time of day (HH:MM, the user's zone) on the due day, else the scheduled day.
+    pub time: Option<String>,
     /// Repetition rule (`every 1 weeks`, `on mon,fri`, `every 3 days after completion`).
     pub recurrence: Option<String>,
     /// Eisenhower: important.
@@ -104,6 +106,7 @@ impl TaskOut {
                 .collect(),
             due: task.due,
             scheduled: task.scheduled,
+            time: task.time.map(|t| t.to_string()),
             recurrence: task.recurrence.as_ref().map(ToString::to_string),
             important: task.important,
             urgent: task.urgent,

@@ -3,7 +3,7 @@
 use lifeos_core::EntityId;
 use lifeos_core::tasks::quick_add::{self, AddedOn};
 use lifeos_core::tasks::{Recurrence, Status, Task, TaskPatch, Unit};
-use lifeos_core::time::{Date, Weekday, parse_date};
+use lifeos_core::time::{Date, TimeOfDay, Weekday, parse_date};
 use yew::prelude::*;
 
 use crate::app::Ctx;
@@ -62,6 +62,9 @@ fn added_message(task: &Task, today: Date) -> String {
     if let Some(d) = task.scheduled.filter(|d| *d != today) {
         text.push_str(&format!(" · starts {}", human_date(d, today)));
     }
+    if let Some(t) = task.time {
+        text.push_str(&format!(" at {t}"));
+    }
     text.push('.');
     text
 }
@@ -110,6 +113,7 @@ pub fn QuickAdd(props: &QuickAddProps) -> Html {
                     { for q.contexts.iter().map(|c| format!(" · @{c}")) }
                     if let Some(d) = q.due { { format!(" · due {}", human_date(d, today())) } }
                     if let Some(d) = q.scheduled { { if d == today() { " · for today".to_string() } else { format!(" · starts {}", human_date(d, today())) } } }
+                    if let Some(t) = q.time { { format!(" · at {t}") } }
                     if let Some(s) = q.status { { format!(" · {}", list_name(s)) } }
                 </p>
             }
@@ -218,6 +222,7 @@ pub fn Tasks() -> Html {
                             if let Some(p) = project { <span class="project">{ format!("#{p}") }</span> }
                             { for t.contexts.iter().map(|c| html! { <span class="tag">{ format!("@{c}") }</span> }) }
                             if let Some(due) = t.due { <span class={classes!("due", (due < date && t.is_open()).then_some("late"))}>{ human_date(due, date) }</span> }
+                            if let Some(time) = t.time { <span class="due time">{ time.to_string() }</span> }
                             if t.recurrence.is_some() { <span aria-label="repeats">{ "↻" }</span> }
                             if !t.checklist.is_empty() {
                                 <span>{ format!("☑ {}/{}", t.checklist.iter().filter(|c| c.done).count(), t.checklist.len()) }</span>
@@ -385,6 +390,28 @@ pub fn TaskDetail(props: &DetailProps) -> Html {
                 p.scheduled = Some(value);
             }
             patch(p);
+        })
+    };
+    let on_time = {
+        let patch = patch.clone();
+        let ctx = ctx.clone();
+        Callback::from(move |e: Event| {
+            let v = input_value(&e);
+            let time = if v.is_empty() {
+                None
+            } else {
+                match v.get(..5).unwrap_or(&v).parse::<TimeOfDay>() {
+                    Ok(t) => Some(t),
+                    Err(err) => {
+                        ctx.toast.emit(crate::ui::explain(&err));
+                        return;
+                    }
+                }
+            };
+            patch(TaskPatch {
+                time: Some(time),
+                ..TaskPatch::default()
+            });
         })
     };
     let on_project = {
@@ -604,6 +631,12 @@ pub fn TaskDetail(props: &DetailProps) -> Html {
                 <div>
                     <label for="t-scheduled">{ "Scheduled" }</label>
                     <input id="t-scheduled" type="date" value={date_value(t.scheduled)} onchange={on_date("scheduled")} />
+                </div>
+                <div>
+                    <label for="t-time">{ "Time" }</label>
+                    <input id="t-time" type="time" value={t.time.map(|t| t.to_string()).unwrap_or_default()} onchange={on_time}
+                        disabled={t.due.is_none() && t.scheduled.is_none()}
+                        title="The time of day on the due day (or the scheduled day)" />
                 </div>
                 <div>
                     <label for="t-repeat">{ "Repeats" }</label>

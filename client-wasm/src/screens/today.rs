@@ -165,6 +165,7 @@ fn TaskLine(props: &TaskLineProps) -> Html {
             <label for={format!("done-{id}")} class="title">{ &t.title }</label>
             <span class="meta">
                 if let Some(due) = t.due { <span class={classes!("due", (due < date).then_some("late"))}>{ human_date(due, date) }</span> }
+                if let Some(time) = t.time { <span class="due time">{ time.to_string() }</span> }
                 { for t.contexts.iter().map(|c| html! { <span class="tag">{ format!("@{c}") }</span> }) }
                 <span class={classes!("quadrant", props.task.quadrant.as_str())} title="Eisenhower quadrant">{ quadrant_label(props.task.quadrant) }</span>
             </span>

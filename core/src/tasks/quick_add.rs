@@ -16,6 +16,8 @@
 //!   Monday), `in 3 days`, `in 2 weeks`, or `2026-12-24`. Prefixed with
 //!   `start:` it is the scheduled date instead (`start:monday`). The first
 //!   date of each kind counts; later ones stay in the title.
+//! - a time of day: `at 3pm`, `at 3:30pm`, `15:30`, `at 9`, `at noon`. With
+//!   no date it is today's (`call Sam at 4pm`); with one, that day's.
 //! - `p1`..`p4` (Todoist's priorities): p1 important and urgent, p2
 //!   important, p3 urgent, p4 neither; `!` alone marks it important.
 //! - `+next`, `+waiting`, `+someday`: the GTD list (Inbox otherwise).
@@ -26,7 +28,7 @@
 use crate::error::{Error, Result};
 use crate::id::EntityId;
 use crate::tasks::{NewTask, Status};
-use crate::time::{Date, Datelike, Weekday};
+use crate::time::{Date, Datelike, TimeOfDay, Weekday};
 
 /// What a quick-add line says.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -41,6 +43,8 @@ pub struct QuickAdd {
     pub due: Option<Date>,
     /// Scheduled (start) date.
     pub scheduled: Option<Date>,
+    /// Time of day on the due (else scheduled) day.
+    pub time: Option<TimeOfDay>,
     /// Eisenhower: important.
     pub important: bool,
     /// Eisenhower: urgent.
@@ -84,6 +88,7 @@ impl QuickAdd {
             contexts: self.contexts,
             due: self.due,
             scheduled: self.scheduled,
+            time: self.time,
             important: self.important,
             urgent: self.urgent,
             ..NewTask::default()
@@ -146,6 +151,22 @@ pub fn parse(line: &str, today: Date) -> Result<QuickAdd> {
             i += 1;
             continue;
         }
+        if out.time.is_none() {
+            // "at 3pm", "at 9", "at noon"; a clock time alone ("15:30", "3pm").
+            let next = words.get(i + 1).map(|w| w.to_lowercase());
+            if lower == "at"
+                && let Some(t) = next.as_deref().and_then(|w| time_word(w, true))
+            {
+                out.time = Some(t);
+                i += 2;
+                continue;
+            }
+            if let Some(t) = time_word(&lower, false) {
+                out.time = Some(t);
+                i += 1;
+                continue;
+            }
+        }
         let (start, rest) = match lower.strip_prefix("start:") {
             Some(rest) => (true, rest.to_string()),
             None => (false, lower.clone()),
@@ -177,11 +198,61 @@ pub fn parse(line: &str, today: Date) -> Result<QuickAdd> {
         title.push(word.to_string());
         i += 1;
     }
+    if out.time.is_some() && out.due.is_none() && out.scheduled.is_none() {
+        // "Call Sam at 4pm": today at four.
+        out.due = Some(today);
+    }
     out.title = title.join(" ");
     if out.title.is_empty() {
         return Err(Error::invalid("text", "the task needs a title"));
     }
     Ok(out)
+}
+
+/// A time of day as typed on its own (a CLI flag, a form): `15:30`, `3pm`,
+/// `at 9`, `noon`.
+pub fn time_of_day(text: &str) -> Option<TimeOfDay> {
+    let lower = text.trim().to_lowercase();
+    let word = lower.strip_prefix("at ").map_or(lower.as_str(), str::trim);
+    time_word(word, true)
+}
+
+/// A time of day in one word: `15:30`, `3pm`, `3:30pm`, `12am`; after "at"
+/// also a bare hour (`at 9`, 24-hour clock) and `noon` or `midnight`.
+fn time_word(word: &str, after_at: bool) -> Option<TimeOfDay> {
+    let (clock, offset) = if let Some(c) = word.strip_suffix("am") {
+        (c, Some(0))
+    } else if let Some(c) = word.strip_suffix("pm") {
+        (c, Some(12))
+    } else {
+        (word, None)
+    };
+    match (word, after_at) {
+        ("noon", true) => return TimeOfDay::new(12, 0),
+        ("midnight", true) => return TimeOfDay::new(0, 0),
+        _ => {}
+    }
+    let (h, m) = match clock.split_once(':') {
+        Some((h, m)) if m.len() == 2 => (h, m),
+        Some(_) => return None,
+        // A bare number is an hour only after "at" or with am/pm ("at 9", "9pm").
+        None if offset.is_some() || after_at => (clock, "00"),
+        None => return None,
+    };
+    if h.is_empty() || h.len() > 2 || !h.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if !m.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    let h = match offset {
+        // 12am is midnight, 12pm noon; a 12-hour clock has no 0 or 13.
+        Some(add) if (1..=12).contains(&h) => h % 12 + add,
+        Some(_) => return None,
+        None => h,
+    };
+    TimeOfDay::new(h, m)
 }
 
 /// Project and context names start with a letter or digit (so `#,` or `@`
@@ -354,6 +425,52 @@ mod tests {
         assert_eq!(
             parse("x in 60 days", new_year).unwrap().due,
             Some(d(2028, 2, 29))
+        );
+    }
+
+    #[test]
+    fn times_of_day() {
+        let at = |s: &str| {
+            let q = parse(s, today()).unwrap();
+            (q.title, q.due, q.time.map(|t| t.to_string()))
+        };
+        let t = |s: &str| Some(s.to_string());
+        // The line from the issue: the date and the time both leave the title.
+        assert_eq!(
+            at("Meeting next tuesday at 3pm"),
+            ("Meeting".into(), Some(d(2026, 12, 1)), t("15:00"))
+        );
+        assert_eq!(at("Call Sam 15:30").2, t("15:30"));
+        assert_eq!(at("Call Sam at 3:30pm").2, t("15:30"));
+        assert_eq!(at("Call Sam at 9").2, t("09:00"));
+        assert_eq!(at("Call Sam 9am").2, t("09:00"));
+        assert_eq!(at("Lunch at noon").2, t("12:00"));
+        assert_eq!(at("Lunch at 12pm").2, t("12:00"));
+        assert_eq!(at("Check at 12am").2, t("00:00"));
+        assert_eq!(at("Check at midnight").2, t("00:00"));
+        // A time alone means today.
+        assert_eq!(at("Call Sam at 4pm").1, Some(today()));
+        // With a start date only, the time is on that day; no due date is made.
+        let q = parse("Shift start:friday 07:45", today()).unwrap();
+        assert_eq!((q.due, q.scheduled), (None, Some(d(2026, 11, 27))));
+        assert_eq!(q.time.map(|t| t.to_string()), t("07:45"));
+        // Not times: they stay in the title.
+        assert_eq!(at("Buy 9 eggs").0, "Buy 9 eggs");
+        assert_eq!(at("Look at this").0, "Look at this");
+        assert_eq!(at("Look at 25:00").0, "Look at 25:00");
+        assert_eq!(at("Train 13pm").0, "Train 13pm");
+        assert_eq!(at("Ratio 3:5").0, "Ratio 3:5");
+        assert_eq!(at("Score 2:30 x").2, t("02:30"));
+        // The first time counts; a second stays in the title.
+        let q = parse("Meet 10:00 or 11:00", today()).unwrap();
+        assert_eq!(
+            (q.title.as_str(), q.time.map(|t| t.to_string())),
+            ("Meet or 11:00", t("10:00"))
+        );
+        // And it reaches the task.
+        assert_eq!(
+            parse("x at 3pm", today()).unwrap().into_new_task(None).time,
+            TimeOfDay::new(15, 0)
         );
     }
 

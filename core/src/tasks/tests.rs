@@ -38,6 +38,7 @@ fn a_task_round_trips_every_field() {
                 checklist: vec!["find number".into()],
                 due: Some(d("2026-11-27")),
                 scheduled: Some(d("2026-11-26")),
+                time: crate::time::TimeOfDay::new(15, 30),
                 recurrence: None,
                 important: true,
                 urgent: false,
@@ -53,6 +54,7 @@ fn a_task_round_trips_every_field() {
     assert_eq!(task.checklist.len(), 1);
     assert_eq!(task.due, Some(d("2026-11-27")));
     assert_eq!(task.scheduled, Some(d("2026-11-26")));
+    assert_eq!(task.time.map(|t| t.to_string()).as_deref(), Some("15:30"));
     assert!(task.important && !task.urgent);
     assert_eq!(task.created_at, t(2), "from the version 7 id");
     // And after a save/load cycle.
@@ -762,4 +764,49 @@ fn a_stamped_edit_beats_a_concurrent_unstamped_one_from_an_older_client() {
         assert_eq!(a.task(id).unwrap().title, "Stamped");
         assert_eq!(b.task(id).unwrap().title, "Stamped");
     }
+}
+
+#[test]
+fn a_time_of_day_needs_a_day_and_goes_when_the_last_date_goes() {
+    use crate::time::TimeOfDay;
+    let mut doc = TasksDoc::new();
+    let undated = NewTask {
+        title: "Call".into(),
+        time: TimeOfDay::new(9, 0),
+        ..Default::default()
+    };
+    assert!(matches!(
+        doc.add_task(t(1), undated),
+        Err(Error::Invalid { field: "time", .. })
+    ));
+    let id = doc
+        .add_task(
+            t(1),
+            NewTask {
+                title: "Call".into(),
+                due: Some(d("2026-12-01")),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let set = |time| TaskPatch {
+        time: Some(time),
+        ..Default::default()
+    };
+    doc.update_task(t(2), id, set(TimeOfDay::new(9, 5)))
+        .unwrap();
+    assert_eq!(doc.task(id).unwrap().time, TimeOfDay::new(9, 5));
+    let undate = TaskPatch {
+        due: Some(None),
+        ..Default::default()
+    };
+    doc.update_task(t(3), id, undate).unwrap();
+    assert_eq!(doc.task(id).unwrap().time, None);
+    assert!(matches!(
+        doc.update_task(t(4), id, set(TimeOfDay::new(10, 0))),
+        Err(Error::Invalid { field: "time", .. })
+    ));
+    assert!("24:00".parse::<TimeOfDay>().is_err());
+    assert!("9:5".parse::<TimeOfDay>().is_err());
+    assert_eq!("9:05".parse::<TimeOfDay>().unwrap().to_string(), "09:05");
 }

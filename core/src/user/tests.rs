@@ -843,3 +843,35 @@ fn different_things_with_alike_names_are_not_duplicates() {
     data.complete_task(t(3), done, d("2026-12-01")).unwrap();
     assert_eq!(data.duplicates().unwrap(), []);
 }
+
+#[test]
+fn today_lists_what_has_a_time_first_in_time_order() {
+    use crate::time::TimeOfDay;
+    let mut data = UserData::create(DocumentId::generate(), t(1)).unwrap();
+    let day = d("2026-11-26");
+    for (title, time, important) in [
+        ("untimed but important", None, true),
+        ("at four", TimeOfDay::new(16, 0), false),
+        ("at nine", TimeOfDay::new(9, 0), false),
+    ] {
+        data.add_task(
+            t(2),
+            NewTask {
+                title: title.into(),
+                due: Some(day),
+                time,
+                important,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    }
+    let titles: Vec<String> = data
+        .today(day)
+        .unwrap()
+        .due_today
+        .into_iter()
+        .map(|e| e.task.title)
+        .collect();
+    assert_eq!(titles, ["at nine", "at four", "untimed but important"]);
+}

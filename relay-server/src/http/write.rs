@@ -91,6 +91,10 @@ fn recurrence(v: &str) -> Result<Recurrence, ApiError> {
     v.parse::<Recurrence>().map_err(rule)
 }
 
+fn time_of_day(v: &str) -> Result<lifeos_core::time::TimeOfDay, ApiError> {
+    v.parse().map_err(rule)
+}
+
 fn status(v: &str) -> Result<Status, ApiError> {
     Status::parse(v).map_err(rule)
 }
@@ -293,6 +297,9 @@ pub(super) struct TaskIn {
     due: Option<String>,
     /// Scheduled ("start on") day (YYYY-MM-DD).
     scheduled: Option<String>,
+    /// Time of day (HH:MM, 24-hour) on the due day, else the scheduled day;
+    /// needs one of them.
+    time: Option<String>,
     /// Repetition: `every 2 weeks`, `every 3 days after completion`, `on mon,fri`.
     recurrence: Option<String>,
     /// Eisenhower: important.
@@ -358,6 +365,7 @@ async fn create_task_now(state: AppState, user: Uuid, input: TaskIn) -> Result<R
         checklist: input.checklist.unwrap_or_default(),
         due: date("due", input.due.as_deref())?,
         scheduled: date("scheduled", input.scheduled.as_deref())?,
+        time: input.time.as_deref().map(time_of_day).transpose()?,
         recurrence: input.recurrence.as_deref().map(recurrence).transpose()?,
         important: input.important.unwrap_or(false),
         urgent: input.urgent.unwrap_or(false),
@@ -398,6 +406,10 @@ pub(super) struct TaskPatchIn {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     scheduled: Option<Option<String>>,
+    /// Time of day (HH:MM); `null` clears it. Clearing both days clears it too.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    time: Option<Option<String>>,
     /// Repetition rule; `null` stops repeating.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
@@ -467,6 +479,11 @@ async fn update_task_now(
         None => None,
         Some(v) => Some(date("scheduled", v.as_deref())?),
     };
+    let time = match input.time {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(t)) => Some(Some(time_of_day(&t)?)),
+    };
     let repeat = match input.recurrence {
         None => None,
         Some(None) => Some(None),
@@ -506,6 +523,7 @@ async fn update_task_now(
             remove_contexts,
             due,
             scheduled,
+            time,
             recurrence: repeat,
             important: input.important,
             urgent: input.urgent,

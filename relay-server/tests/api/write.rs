@@ -447,6 +447,18 @@ async fn bad_writes_are_refused_clearly(backend: Backend) {
             "scheduled",
         ),
         (
+            "PATCH",
+            task_path.as_str(),
+            json!({ "time": "25:00" }),
+            "time",
+        ),
+        (
+            "POST",
+            "/api/v1/tasks",
+            json!({ "title": "x", "time": "09:00" }),
+            "time",
+        ),
+        (
             "POST",
             "/api/v1/expenses",
             json!({ "amount": "abc", "currency": "EUR" }),
