@@ -868,3 +868,190 @@ fn two_devices_with_their_own_data_sign_in_and_merge_what_is_alike_and_the_later
     assert_eq!(titles(laptop.path()), ["Italy"]);
     assert_eq!(titles(desktop.path()), ["Italy"]);
 }
+
+/// `text` with what differs from run to run made alike: ids (six hex
+/// digits, as commands show them) become `<id>`, dates `<date>`, months
+/// `<month>`, and `relay` the README's address.
+fn alike(text: &str, relay: &str) -> String {
+    let text = text.replace(relay, "http://127.0.0.1:8080");
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    let boundary = |j: usize| j >= chars.len() || !chars[j].is_ascii_alphanumeric();
+    let starts = |i: usize| i == 0 || !chars[i - 1].is_ascii_alphanumeric();
+    let shape = |i: usize, pattern: &str| {
+        pattern.chars().enumerate().all(|(k, p)| {
+            chars.get(i + k).is_some_and(|&c| match p {
+                'd' => c.is_ascii_digit(),
+                'h' => c.is_ascii_hexdigit() && !c.is_ascii_uppercase(),
+                other => c == other,
+            })
+        }) && boundary(i + pattern.len())
+    };
+    while i < chars.len() {
+        if starts(i) {
+            if shape(i, "dddd-dd-dd") {
+                out.push_str("<date>");
+                i += 10;
+                continue;
+            }
+            if shape(i, "dddd-dd") {
+                out.push_str("<month>");
+                i += 7;
+                continue;
+            }
+            if shape(i, "hhhhhh") && chars[i..i + 6].iter().any(|c| c.is_ascii_digit()) {
+                out.push_str("<id>");
+                i += 6;
+                continue;
+            }
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
+}
+
+/// The README's words for a shell, split: `"a b"` is one word.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    let mut any = false;
+    for c in line.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                any = true;
+            }
+            ' ' if !quoted => {
+                if any || !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+                any = false;
+            }
+            c => word.push(c),
+        }
+    }
+    if any || !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
+/// Every command of the README's "From the terminal" session runs, in order,
+/// on a fresh data directory and a real relay, and prints what the README
+/// shows (ids, dates and months aside). `...` in the README stands for any
+/// lines; the password prompt is answered on standard input.
+#[test]
+fn the_readme_terminal_session_prints_what_the_readme_shows() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README.md");
+    let section = &readme[readme.find("## From the terminal").expect("the section")..];
+    let start = section.find("```console\n").expect("a console block") + "```console\n".len();
+    let block = &section[start..start + section[start..].find("```").unwrap()];
+    let mut steps: Vec<(String, Vec<String>)> = Vec::new();
+    for line in block.lines() {
+        match line.strip_prefix("$ ") {
+            Some(command) => steps.push((command.to_string(), Vec::new())),
+            None => steps
+                .last_mut()
+                .expect("a command first")
+                .1
+                .push(line.to_string()),
+        }
+    }
+    assert!(steps.len() >= 7, "the session has its commands: {steps:?}");
+
+    let rt = Runtime::new().unwrap();
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&rt, relay_dir.path(), "127.0.0.1:0");
+    let (data, cwd) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/todoist");
+    for entry in std::fs::read_dir(fixtures).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), cwd.path().join(entry.file_name())).unwrap();
+    }
+    for (command, expected) in steps {
+        let mut words = shell_words(&command.replace("http://127.0.0.1:8080", &relay.url()));
+        assert_eq!(words.remove(0), "lifeos", "{command}");
+        let mut input = None;
+        if words[0] == "login" {
+            let email = &words[words.iter().position(|w| w == "--email").unwrap() + 1];
+            relay.register(&rt, email);
+            words.push("--password-stdin".into());
+            input = Some(format!("{PASSWORD}\n"));
+        }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lifeos"))
+            .args(&words)
+            .current_dir(cwd.path())
+            .env("LIFEOS_DATA_DIR", data.path())
+            .env("TZ", "UTC")
+            // A German locale: the first expense is in euros, as shown.
+            .env("LANG", "de_DE.UTF-8")
+            .env_remove("LC_ALL")
+            .env_remove("LC_MONETARY")
+            .env_remove("LIFEOS_RELAY")
+            .env_remove("LIFEOS_CURRENCY")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
+            stdin.write_all(input.as_bytes()).unwrap();
+        }
+        if words[0] == "sync" && words.iter().any(|w| w == "--watch") {
+            // It stays connected until Ctrl-C: still running after two
+            // seconds, then interrupted, it ends cleanly.
+            std::thread::sleep(Duration::from_secs(2));
+            assert!(child.try_wait().unwrap().is_none(), "`{command}` stays on");
+            let sent = Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(sent.success());
+        }
+        let out = child.wait_with_output().unwrap();
+        let printed = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "`{command}` failed: {}{printed}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let printed: Vec<String> = printed.lines().map(|l| alike(l, &relay.url())).collect();
+        let expected: Vec<String> = expected
+            .iter()
+            .filter(|l| *l != "Password:")
+            .map(|l| alike(l, &relay.url()))
+            .collect();
+        // Lines in order; "..." skips any lines up to the next one expected.
+        let mut at = 0;
+        let mut skipping = false;
+        for want in &expected {
+            if want == "..." {
+                skipping = true;
+                continue;
+            }
+            while skipping && at < printed.len() && printed[at] != *want {
+                at += 1;
+            }
+            assert_eq!(
+                printed.get(at),
+                Some(want),
+                "`{command}` printed:\n{}",
+                printed.join("\n")
+            );
+            at += 1;
+            skipping = false;
+        }
+        if !skipping {
+            assert_eq!(
+                at,
+                printed.len(),
+                "`{command}` printed more:\n{}",
+                printed.join("\n")
+            );
+        }
+    }
+}

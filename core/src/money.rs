@@ -70,7 +70,89 @@ const CODES: &[&str] = &[
     "VES", "VND", "VUV", "WST", "XAF", "XCD", "XCG", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWG",
 ];
 
+/// The currency of each region (ISO 3166 code) a locale may name.
+const REGION_CURRENCY: &[(&str, &str)] = &[
+    ("AE", "AED"),
+    ("AR", "ARS"),
+    ("AT", "EUR"),
+    ("AU", "AUD"),
+    ("BE", "EUR"),
+    ("BG", "BGN"),
+    ("BR", "BRL"),
+    ("CA", "CAD"),
+    ("CH", "CHF"),
+    ("CL", "CLP"),
+    ("CN", "CNY"),
+    ("CO", "COP"),
+    ("CY", "EUR"),
+    ("CZ", "CZK"),
+    ("DE", "EUR"),
+    ("DK", "DKK"),
+    ("EE", "EUR"),
+    ("EG", "EGP"),
+    ("ES", "EUR"),
+    ("FI", "EUR"),
+    ("FR", "EUR"),
+    ("GB", "GBP"),
+    ("GR", "EUR"),
+    ("HK", "HKD"),
+    ("HR", "EUR"),
+    ("HU", "HUF"),
+    ("ID", "IDR"),
+    ("IE", "EUR"),
+    ("IL", "ILS"),
+    ("IN", "INR"),
+    ("IS", "ISK"),
+    ("IT", "EUR"),
+    ("JP", "JPY"),
+    ("KE", "KES"),
+    ("KR", "KRW"),
+    ("KW", "KWD"),
+    ("LT", "EUR"),
+    ("LU", "EUR"),
+    ("LV", "EUR"),
+    ("MT", "EUR"),
+    ("MX", "MXN"),
+    ("MY", "MYR"),
+    ("NG", "NGN"),
+    ("NL", "EUR"),
+    ("NO", "NOK"),
+    ("NZ", "NZD"),
+    ("PE", "PEN"),
+    ("PH", "PHP"),
+    ("PK", "PKR"),
+    ("PL", "PLN"),
+    ("PT", "EUR"),
+    ("RO", "RON"),
+    ("RS", "RSD"),
+    ("SA", "SAR"),
+    ("SE", "SEK"),
+    ("SG", "SGD"),
+    ("SI", "EUR"),
+    ("SK", "EUR"),
+    ("TH", "THB"),
+    ("TR", "TRY"),
+    ("TW", "TWD"),
+    ("UA", "UAH"),
+    ("US", "USD"),
+    ("VN", "VND"),
+    ("ZA", "ZAR"),
+];
+
 impl Currency {
+    /// The currency of the region a locale names (`de_DE.UTF-8`, `en-US`,
+    /// `fr_CH`): what a new user most likely pays in. `None` for locales
+    /// without a region (`C`, `POSIX`, `en`) or regions not known here.
+    pub fn of_locale(locale: &str) -> Option<Currency> {
+        let name = locale.split(['.', '@']).next()?;
+        let region = name.split(['_', '-']).nth(1)?.to_ascii_uppercase();
+        let code = REGION_CURRENCY
+            .iter()
+            .find(|(r, _)| *r == region)
+            .map(|(_, c)| *c)?;
+        Currency::from_code(code).ok()
+    }
+
     /// The currency with ISO 4217 code `code` (upper case, three letters).
     pub fn from_code(code: &str) -> Result<Self> {
         let idx = CODES.binary_search(&code).map_err(|_| {
@@ -313,6 +395,24 @@ mod tests {
 
     fn cur(c: &str) -> Currency {
         Currency::from_code(c).unwrap()
+    }
+
+    #[test]
+    fn a_locale_names_the_currency_of_its_region() {
+        let code = |l: &str| Currency::of_locale(l).map(|c| c.code());
+        assert_eq!(code("de_DE.UTF-8"), Some("EUR"));
+        assert_eq!(code("en-US"), Some("USD"));
+        assert_eq!(code("fr_CH.utf8@euro"), Some("CHF"));
+        assert_eq!(code("ja_JP"), Some("JPY"));
+        assert_eq!(code("en_GB"), Some("GBP"));
+        assert_eq!(code("C.UTF-8"), None);
+        assert_eq!(code("POSIX"), None);
+        assert_eq!(code("en"), None);
+        assert_eq!(code("xx_ZZ"), None);
+        // Every region's code is a currency this build knows.
+        for (_, c) in REGION_CURRENCY {
+            Currency::from_code(c).unwrap();
+        }
     }
 
     #[test]

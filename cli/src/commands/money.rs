@@ -299,12 +299,22 @@ fn currency(ws: &Workspace<'_>, given: Option<&str>) -> Result<Currency, Command
     if let Some(code) = given {
         return Ok(Currency::from_code(&code.trim().to_uppercase())?);
     }
-    ws.data.settings()?.currency.ok_or_else(|| {
-        CommandError::NotFound(
-            "which currency? pass --currency EUR once (it becomes your default), or set LIFEOS_CURRENCY"
-                .into(),
-        )
-    })
+    if let Some(c) = ws.data.settings()?.currency {
+        return Ok(c);
+    }
+    // A fresh install: the currency of the region the system's locale names
+    // (it then becomes the default, and the answer says so).
+    ["LC_ALL", "LC_MONETARY", "LANG"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .find(|l| !l.is_empty())
+        .and_then(|l| Currency::of_locale(&l))
+        .ok_or_else(|| {
+            CommandError::NotFound(
+                "which currency? pass --currency EUR once (it becomes your default), or set LIFEOS_CURRENCY"
+                    .into(),
+            )
+        })
 }
 
 fn find_category<'c>(categories: &'c [Category], name: &str) -> Option<&'c Category> {
